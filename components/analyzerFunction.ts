@@ -1,0 +1,74 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Bucket } from "../dashboards";
+import type { CounterMode } from "../functions/analyzer/counters";
+import { ANALYZER_ENV } from "../functions/analyzer/settings";
+import type { FunctionSettings, MappingSettings } from "./config";
+import { StreamFunction } from "./streamFunction";
+
+export interface AnalyzerFunctionArgs extends FunctionSettings {
+  readonly streamArn: pulumi.Input<string>;
+  readonly tableArn: pulumi.Input<string>;
+  readonly tableName: pulumi.Input<string>;
+  readonly quarantineArn: pulumi.Input<string>;
+  readonly quarantineName: pulumi.Input<string>;
+  readonly mapping: MappingSettings;
+  /** @default "exactly-once" */
+  readonly counterMode?: CounterMode;
+  /** @default "minute" */
+  readonly bucket?: Bucket;
+  /** Days a counter bucket lives before DynamoDB's TTL removes it. @default 30 */
+  readonly counterTtlDays?: number;
+  /** @default 14 */
+  readonly logRetentionDays?: number;
+}
+
+export const ANALYZER_ENTRY = "functions/analyzer/handler.ts";
+
+/** The function that rolls stream events up into counters, exactly once per record. */
+export class AnalyzerFunction extends pulumi.ComponentResource {
+  public readonly functionName: pulumi.Output<string>;
+  public readonly functionArn: pulumi.Output<string>;
+  public readonly roleArn: pulumi.Output<string>;
+  public readonly dlqName: pulumi.Output<string>;
+
+  constructor(name: string, args: AnalyzerFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("analytics:pipeline:AnalyzerFunction", name, {}, opts);
+    const counterMode = args.counterMode ?? "exactly-once";
+    if (counterMode === "exactly-once" && args.mapping.parallelizationFactor > 1) {
+      throw new Error(
+        `AnalyzerFunction ${name}: mapping.parallelizationFactor is ${args.mapping.parallelizationFactor}, but exactly-once counters ` +
+          "rely on per-shard order; set it to 1 and add shards for throughput, or use counterMode \"add\"",
+      );
+    }
+    const fn = new StreamFunction(
+      `${name}-fn`,
+      {
+        entry: ANALYZER_ENTRY,
+        sourceArn: args.streamArn,
+        sourceKind: "kinesis",
+        mapping: args.mapping,
+        memoryMb: args.memoryMb,
+        timeoutSeconds: args.timeoutSeconds,
+        logRetentionDays: args.logRetentionDays,
+        environment: {
+          [ANALYZER_ENV.tableName]: args.tableName,
+          [ANALYZER_ENV.quarantineBucket]: args.quarantineName,
+          [ANALYZER_ENV.mode]: counterMode,
+          [ANALYZER_ENV.bucket]: args.bucket ?? "minute",
+          [ANALYZER_ENV.ttlDays]: String(args.counterTtlDays ?? 30),
+        },
+        statements: [
+          // GetItem only when a redelivery's failed condition comes back without the old image.
+          { Sid: "UpdateCounters", Effect: "Allow", Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"], Resource: args.tableArn },
+          { Sid: "QuarantineRejects", Effect: "Allow", Action: ["s3:PutObject"], Resource: pulumi.interpolate`${args.quarantineArn}/rejected/*` },
+        ],
+      },
+      { parent: this },
+    );
+    this.functionName = fn.functionName;
+    this.functionArn = fn.functionArn;
+    this.roleArn = fn.roleArn;
+    this.dlqName = fn.dlqName;
+    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName });
+  }
+}

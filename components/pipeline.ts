@@ -1,0 +1,116 @@
+import * as pulumi from "@pulumi/pulumi";
+import { assertNoProblems, type Catalog, catalogProblems } from "../dashboards";
+import { AnalyzerFunction } from "./analyzerFunction";
+import { Alerting } from "./alerting";
+import type { PipelineSettings } from "./config";
+import { CounterTable } from "./counterTable";
+import { EventStream } from "./eventStream";
+import { MetricForwarder } from "./metricForwarder";
+import { Monitoring } from "./monitoring";
+import { QuarantineStore } from "./quarantineStore";
+
+export interface PipelineArgs {
+  readonly catalog: Catalog;
+  readonly settings: PipelineSettings;
+  /** The stack name: prefixes alarm and dashboard names. */
+  readonly stack: string;
+  /** The region dashboards' widgets read from. */
+  readonly region: string;
+}
+
+/** The whole pipeline: stream → analyzer → counter table → forwarder → metrics, alarms, dashboards. */
+export class Pipeline extends pulumi.ComponentResource {
+  public readonly streamName: pulumi.Output<string>;
+  public readonly streamArn: pulumi.Output<string>;
+  public readonly tableName: pulumi.Output<string>;
+  public readonly quarantineBucket: pulumi.Output<string>;
+  public readonly analyzerFunctionName: pulumi.Output<string>;
+  public readonly forwarderFunctionName: pulumi.Output<string>;
+  public readonly alarmTopicArn: pulumi.Output<string>;
+  public readonly dashboardNames: pulumi.Output<string>[];
+  public readonly alarmNames: string[];
+
+  constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("analytics:pipeline:Pipeline", name, {}, opts);
+    const { catalog, settings: s } = args;
+    assertNoProblems("the metric catalog", catalogProblems(catalog, { bucket: s.bucket }));
+
+    const stream = new EventStream(`${name}-events`, { mode: s.stream.mode, shardCount: s.stream.shardCount, retentionHours: s.stream.retentionHours }, { parent: this });
+    const table = new CounterTable(`${name}-counters`, { deletionProtection: s.protectData }, { parent: this });
+    const quarantine = new QuarantineStore(`${name}-quarantine`, { retentionDays: s.quarantineRetentionDays, forceDestroy: !s.protectData }, { parent: this });
+    const analyzer = new AnalyzerFunction(
+      `${name}-analyzer`,
+      {
+        streamArn: stream.arn,
+        tableArn: table.arn,
+        tableName: table.name,
+        quarantineArn: quarantine.arn,
+        quarantineName: quarantine.name,
+        mapping: s.analyzer.mapping,
+        memoryMb: s.analyzer.memoryMb,
+        timeoutSeconds: s.analyzer.timeoutSeconds,
+        counterMode: s.counterMode,
+        bucket: s.bucket,
+        counterTtlDays: s.counterTtlDays,
+        logRetentionDays: s.logRetentionDays,
+      },
+      { parent: this },
+    );
+    const forwarder = new MetricForwarder(
+      `${name}-forwarder`,
+      {
+        tableStreamArn: table.streamArn,
+        namespace: catalog.namespace,
+        mapping: s.forwarder.mapping,
+        memoryMb: s.forwarder.memoryMb,
+        timeoutSeconds: s.forwarder.timeoutSeconds,
+        logRetentionDays: s.logRetentionDays,
+      },
+      { parent: this },
+    );
+    const alerting = new Alerting(`${name}-alerts`, { emails: s.alarmEmails }, { parent: this });
+    const monitoring = new Monitoring(
+      `${name}-monitoring`,
+      {
+        catalog,
+        stack: args.stack,
+        region: args.region,
+        names: {
+          analyzerFunction: analyzer.functionName,
+          forwarderFunction: forwarder.functionName,
+          analyzerDlq: analyzer.dlqName,
+          forwarderDlq: forwarder.dlqName,
+          table: table.name,
+          stream: stream.name,
+        },
+        topicArn: alerting.topicArn,
+        thresholds: s.alarmThresholds,
+        bucket: s.bucket,
+        iteratorAgeMs: s.iteratorAgeAlarmMs,
+        rejectedThreshold: s.rejectedRecordsAlarmThreshold,
+      },
+      { parent: this },
+    );
+
+    this.streamName = stream.name;
+    this.streamArn = stream.arn;
+    this.tableName = table.name;
+    this.quarantineBucket = quarantine.name;
+    this.analyzerFunctionName = analyzer.functionName;
+    this.forwarderFunctionName = forwarder.functionName;
+    this.alarmTopicArn = alerting.topicArn;
+    this.dashboardNames = monitoring.dashboardNames;
+    this.alarmNames = monitoring.alarmNames;
+    this.registerOutputs({
+      streamName: this.streamName,
+      streamArn: this.streamArn,
+      tableName: this.tableName,
+      quarantineBucket: this.quarantineBucket,
+      analyzerFunctionName: this.analyzerFunctionName,
+      forwarderFunctionName: this.forwarderFunctionName,
+      alarmTopicArn: this.alarmTopicArn,
+      dashboardNames: this.dashboardNames,
+      alarmNames: this.alarmNames,
+    });
+  }
+}

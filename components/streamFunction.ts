@@ -1,0 +1,153 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { functionArchive } from "./bundle";
+import type { MappingSettings } from "./config";
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: "Allow";
+  readonly Action: string[];
+  readonly Resource: pulumi.Input<string> | pulumi.Input<string>[];
+  readonly Condition?: Record<string, Record<string, pulumi.Input<string>>>;
+}
+
+export interface StreamFunctionArgs {
+  /** The handler's source, relative to the project root (bundled by esbuild). */
+  readonly entry: string;
+  /** The stream the mapping reads: a Kinesis stream or a DynamoDB table stream. */
+  readonly sourceArn: pulumi.Input<string>;
+  readonly sourceKind: "kinesis" | "dynamodb";
+  readonly mapping: MappingSettings;
+  /** What the function may do beyond reading its source and writing its logs. */
+  readonly statements: readonly PolicyStatement[];
+  readonly environment?: Record<string, pulumi.Input<string>>;
+  /** @default 256 */
+  readonly memoryMb?: number;
+  /** @default 60 */
+  readonly timeoutSeconds?: number;
+  /** @default 14 */
+  readonly logRetentionDays?: number;
+}
+
+/**
+ * A Lambda function fed by a stream: its own role with least privilege, a log group with
+ * retention, esbuild-bundled code, and a mapping that retries finitely, bisects poison batches,
+ * reports partial failures and parks what it gives up on in an SQS dead-letter queue.
+ */
+export class StreamFunction extends pulumi.ComponentResource {
+  public readonly functionName: pulumi.Output<string>;
+  public readonly functionArn: pulumi.Output<string>;
+  public readonly roleArn: pulumi.Output<string>;
+  public readonly dlqArn: pulumi.Output<string>;
+  public readonly dlqName: pulumi.Output<string>;
+  public readonly mappingId: pulumi.Output<string>;
+
+  constructor(name: string, args: StreamFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("analytics:pipeline:StreamFunction", name, {}, opts);
+    const m = args.mapping;
+    if (m.maximumRetryAttempts < 0 || m.maximumRecordAgeSeconds < 0) {
+      throw new Error(`StreamFunction ${name}: maximumRetryAttempts and maximumRecordAgeSeconds must be finite (≥ 0); -1 would retry a poison batch forever`);
+    }
+
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays ?? 14 }, { parent: this });
+    const dlq = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true },
+      { parent: this },
+    );
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      { parent: this },
+    );
+    const read: PolicyStatement[] =
+      args.sourceKind === "kinesis"
+        ? [
+            {
+              Sid: "ReadSourceStream",
+              Effect: "Allow",
+              Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+              Resource: args.sourceArn,
+            },
+          ]
+        : [
+            {
+              Sid: "ReadSourceStream",
+              Effect: "Allow",
+              Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+              Resource: args.sourceArn,
+            },
+            {
+              Sid: "ListTableStreams",
+              Effect: "Allow",
+              Action: ["dynamodb:ListStreams"],
+              Resource: pulumi.output(args.sourceArn).apply((arn) => arn.replace(/\/stream\/[^/]+$/, "/stream/*")),
+            },
+          ];
+    const statements: PolicyStatement[] = [
+      ...read,
+      { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+      { Sid: "ParkFailedBatches", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
+      ...args.statements,
+    ];
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
+      { parent: this },
+    );
+
+    const fn = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        code: functionArchive(args.entry),
+        handler: "index.handler",
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        role: role.arn,
+        memorySize: args.memoryMb ?? 256,
+        timeout: args.timeoutSeconds ?? 60,
+        environment: { variables: { ...args.environment } },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+
+    const mapping = new aws.lambda.EventSourceMapping(
+      `${name}-mapping`,
+      {
+        functionName: fn.arn,
+        eventSourceArn: args.sourceArn,
+        startingPosition: m.startingPosition,
+        batchSize: m.batchSize,
+        maximumBatchingWindowInSeconds: m.batchingWindowSeconds,
+        parallelizationFactor: m.parallelizationFactor,
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: m.maximumRetryAttempts,
+        maximumRecordAgeInSeconds: m.maximumRecordAgeSeconds,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.roleArn = role.arn;
+    this.dlqArn = dlq.arn;
+    this.dlqName = dlq.name;
+    this.mappingId = mapping.uuid;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      roleArn: this.roleArn,
+      dlqArn: this.dlqArn,
+      dlqName: this.dlqName,
+      mappingId: this.mappingId,
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from "@aws-sdk/client-dynamodb";
+import { COUNTER_TABLE } from "../shared/table";
+import type { CounterUpdate } from "./aggregate";
+
+/**
+ * `exactly-once`: each item keeps a per-shard high-water mark, so a redelivered record is never
+ * counted twice. `add`: the reference design's bare `ADD`, kept to show what it costs under retries.
+ */
+export type CounterMode = "exactly-once" | "add";
+
+export interface ApplyOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly mode: CounterMode;
+  readonly ttlDays: number;
+  /** Updates in flight at once. @default 16 */
+  readonly concurrency?: number;
+}
+
+export interface UpdateOutcome {
+  readonly update: CounterUpdate;
+  /** Write requests sent, successful or not (what DynamoDB bills and throttles). */
+  readonly requests: number;
+  /** Records this call added to the counter (0 when every record was already applied). */
+  readonly applied: number;
+  /** When the update failed: the mark of the first contributing record not applied. */
+  readonly firstUnapplied?: string;
+  readonly error?: unknown;
+}
+
+export const markAttribute = (shardId: string): string => `wm_${shardId}`;
+const MAX_CONDITION_ROUNDS = 5;
+
+function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
+  let count = 0;
+  let sum = 0;
+  for (let i = from; i < update.marks.length; i++) {
+    count += 1;
+    sum += update.sums[i];
+  }
+  const names: Record<string, string> = { "#count": "count", "#metric": "metric", "#dims": "dims", "#bucket": "bucket", "#exp": COUNTER_TABLE.ttlAttribute };
+  const dims: Record<string, AttributeValue> = {};
+  for (const [k, v] of Object.entries(update.dimensions)) dims[k] = { S: v };
+  const values: Record<string, AttributeValue> = {
+    ":n": { N: String(count) },
+    ":metric": { S: update.metric },
+    ":dims": { M: dims },
+    ":bucket": { S: update.sk },
+    ":exp": { N: String(Math.floor(update.bucketMs / 1000) + options.ttlDays * 86_400) },
+  };
+  let add = "ADD #count :n";
+  if (update.hasSum) {
+    names["#sum"] = "sum";
+    values[":s"] = { N: String(sum) };
+    add += ", #sum :s";
+  }
+  let set = "SET #metric = :metric, #dims = :dims, #bucket = :bucket, #exp = :exp";
+  const input: UpdateItemCommandInput = {
+    TableName: options.tableName,
+    Key: { [COUNTER_TABLE.partitionKey]: { S: update.pk }, [COUNTER_TABLE.sortKey]: { S: update.sk } },
+    UpdateExpression: "",
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+  if (options.mode === "exactly-once") {
+    names["#wm"] = markAttribute(update.shardId);
+    values[":last"] = { S: update.marks[update.marks.length - 1] };
+    set += ", #wm = :last";
+    if (expectedMark === undefined) {
+      values[":first"] = { S: update.marks[from] };
+      input.ConditionExpression = "attribute_not_exists(#wm) OR #wm < :first";
+    } else {
+      values[":mark"] = { S: expectedMark };
+      input.ConditionExpression = "#wm = :mark";
+    }
+    input.ReturnValuesOnConditionCheckFailure = "ALL_OLD";
+  }
+  input.UpdateExpression = `${add} ${set}`;
+  return input;
+}
+
+/** The item's mark for this shard: from the failed condition's ALL_OLD image, or read when it isn't there. */
+async function currentMark(error: ConditionalCheckFailedException, update: CounterUpdate, options: ApplyOptions): Promise<{ mark?: string; reads: number }> {
+  const attribute = markAttribute(update.shardId);
+  if (error.Item) return { mark: error.Item[attribute]?.S, reads: 0 };
+  const read = await options.client.send(
+    new GetItemCommand({
+      TableName: options.tableName,
+      Key: { [COUNTER_TABLE.partitionKey]: { S: update.pk }, [COUNTER_TABLE.sortKey]: { S: update.sk } },
+      ConsistentRead: true,
+      ProjectionExpression: "#wm",
+      ExpressionAttributeNames: { "#wm": attribute },
+    }),
+  );
+  return { mark: read.Item?.[attribute]?.S, reads: 1 };
+}
+
+/**
+ * Applies one counter update. In exactly-once mode the write is conditioned on the shard's
+ * mark being below the first record: in steady state that is one write. When the condition
+ * fails (a redelivery), only the records above the stored mark are added, conditioned on that mark.
+ */
+export async function applyUpdate(update: CounterUpdate, options: ApplyOptions): Promise<UpdateOutcome> {
+  let from = 0;
+  let expectedMark: string | undefined;
+  let requests = 0;
+  for (let round = 0; round < MAX_CONDITION_ROUNDS; round++) {
+    if (from >= update.marks.length) return { update, requests, applied: 0 };
+    try {
+      requests += 1;
+      await options.client.send(new UpdateItemCommand(updateInput(update, from, options, expectedMark)));
+      return { update, requests, applied: update.marks.length - from };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) && (error as Error)?.name !== "ConditionalCheckFailedException") {
+        return { update, requests, applied: 0, firstUnapplied: update.marks[from], error };
+      }
+      try {
+        const { mark } = await currentMark(error as ConditionalCheckFailedException, update, options);
+        expectedMark = mark;
+        if (mark === undefined) continue; // the item went away (TTL): start over unconditionally-new
+        while (from < update.marks.length && update.marks[from] <= mark) from += 1;
+      } catch (readError) {
+        return { update, requests, applied: 0, firstUnapplied: update.marks[from], error: readError };
+      }
+    }
+  }
+  return {
+    update,
+    requests,
+    applied: 0,
+    firstUnapplied: update.marks[from],
+    error: new Error(`the high-water mark of ${update.pk} ${update.sk} kept moving for ${MAX_CONDITION_ROUNDS} rounds`),
+  };
+}
+
+/** Applies every update, `concurrency` at a time; never throws. */
+export async function applyUpdates(updates: readonly CounterUpdate[], options: ApplyOptions): Promise<UpdateOutcome[]> {
+  const outcomes: UpdateOutcome[] = new Array(updates.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < updates.length) {
+      const i = next++;
+      outcomes[i] = await applyUpdate(updates[i], options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, updates.length) }, worker));
+  return outcomes;
+}

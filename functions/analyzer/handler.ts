@@ -1,0 +1,40 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { KinesisStreamEvent, KinesisStreamHandler } from "aws-lambda";
+import { catalog } from "../../dashboards/catalog";
+import { analyzerRules } from "../../dashboards/rules";
+import { jsonLogger } from "../shared/log";
+import type { BatchRecord } from "./aggregate";
+import { processBatch } from "./process";
+import { analyzerEnv } from "./settings";
+
+// Created once per container and reused across invocations; endpoints come from the default
+// chain, so AWS_ENDPOINT_URL_DYNAMODB points the same code at a local emulator.
+const env = analyzerEnv(process.env);
+const dynamo = new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" });
+const s3 = new S3Client({ maxAttempts: 4 });
+const rules = analyzerRules({ catalog, bucket: env.bucket });
+const log = jsonLogger("analyzer");
+
+export function toBatchRecords(event: KinesisStreamEvent): BatchRecord[] {
+  return event.Records.map((r) => ({
+    shardId: r.eventID.slice(0, r.eventID.indexOf(":")),
+    sequenceNumber: r.kinesis.sequenceNumber,
+    data: r.kinesis.data,
+    arrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+  }));
+}
+
+export const handler: KinesisStreamHandler = async (event) => {
+  const result = await processBatch(toBatchRecords(event), {
+    rules,
+    dynamo,
+    s3,
+    tableName: env.tableName,
+    quarantineBucket: env.quarantineBucket,
+    mode: env.mode,
+    ttlDays: env.ttlDays,
+    log,
+  });
+  return { batchItemFailures: result.batchItemFailures };
+};

@@ -1,0 +1,164 @@
+import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
+import { type Catalog, countMetricName, REJECTED_METRIC, sumMetricName, type Unit } from "../../dashboards/catalog";
+import { LIMITS } from "../../dashboards/limits";
+
+export interface Datum {
+  readonly MetricName: string;
+  readonly Dimensions: { Name: string; Value: string }[];
+  readonly Timestamp: Date;
+  readonly Value: number;
+  readonly Unit: Unit;
+}
+
+export interface ForwarderRules {
+  readonly namespace: string;
+  readonly metrics: Readonly<Record<string, { readonly count: string; readonly sum?: string; readonly sumUnit: Unit }>>;
+}
+
+export function forwarderRules(catalog: Catalog): ForwarderRules {
+  const metrics: Record<string, { count: string; sum?: string; sumUnit: Unit }> = Object.create(null);
+  for (const [id, metric] of Object.entries(catalog.metrics)) {
+    metrics[id] = { count: countMetricName(id), sum: metric.sum === undefined ? undefined : sumMetricName(id, metric), sumUnit: metric.sumUnit ?? "None" };
+  }
+  metrics[REJECTED_METRIC] = { count: REJECTED_METRIC, sumUnit: "None" };
+  return { namespace: catalog.namespace, metrics };
+}
+
+export interface Anomaly {
+  readonly sequenceNumber: string;
+  readonly kind: "negative_delta" | "unknown_metric" | "malformed_image" | "invalid_datum";
+  readonly detail: string;
+}
+
+export interface RecordDatums {
+  readonly sequenceNumber: string;
+  readonly datums: readonly Datum[];
+  readonly anomalies: readonly Anomaly[];
+}
+
+const num = (v: AttributeValue | undefined): number => (v?.N === undefined ? 0 : Number(v.N));
+
+// CloudWatch rejects values outside this range (and a whole call with them).
+const MAX_VALUE = 1.174271e108;
+const MIN_MAGNITUDE = 8.515920e-109;
+const BACK_MS = 14 * 24 * 3600 * 1000;
+const AHEAD_MS = 2 * 3600 * 1000;
+
+function datumProblem(d: Datum, nowMs: number): string | undefined {
+  if (!Number.isFinite(d.Value) || Math.abs(d.Value) > MAX_VALUE || (d.Value !== 0 && Math.abs(d.Value) < MIN_MAGNITUDE)) return `value ${d.Value} is out of CloudWatch's range`;
+  const t = d.Timestamp.getTime();
+  if (Number.isNaN(t) || t < nowMs - BACK_MS || t > nowMs + AHEAD_MS) return `timestamp ${d.Timestamp.toISOString?.()} is outside 14 days back to 2 hours ahead`;
+  if (d.Dimensions.length > LIMITS.dimensionsPerMetric) return `${d.Dimensions.length} dimensions`;
+  for (const dim of d.Dimensions) if (!dim.Value || dim.Value.length > 1024) return `dimension ${dim.Name} value is empty or too long`;
+  return undefined;
+}
+
+/**
+ * The increments one stream record stands for: `new − old` of the count and the sum.
+ * REMOVE (TTL expiry) and unchanged counters give nothing; a negative delta is an anomaly, never sent.
+ */
+export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowMs: number): RecordDatums {
+  const sequenceNumber = record.dynamodb?.SequenceNumber ?? "";
+  const anomalies: Anomaly[] = [];
+  const datums: Datum[] = [];
+  if (record.eventName !== "INSERT" && record.eventName !== "MODIFY") return { sequenceNumber, datums, anomalies };
+  const image = record.dynamodb?.NewImage;
+  const old = record.dynamodb?.OldImage;
+  const metricId = image?.metric?.S;
+  const bucket = image?.bucket?.S;
+  if (!image || metricId === undefined || bucket === undefined) {
+    anomalies.push({ sequenceNumber, kind: "malformed_image", detail: "the new image lacks metric or bucket" });
+    return { sequenceNumber, datums, anomalies };
+  }
+  const names = rules.metrics[metricId];
+  if (names === undefined) {
+    anomalies.push({ sequenceNumber, kind: "unknown_metric", detail: `metric "${metricId}" is not in the catalog` });
+    return { sequenceNumber, datums, anomalies };
+  }
+  const Dimensions = Object.entries(image.dims?.M ?? {})
+    .map(([Name, v]) => ({ Name, Value: v.S ?? "" }))
+    .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  const Timestamp = new Date(bucket);
+  const series: [string | undefined, string, Unit][] = [
+    [names.count, "count", "Count"],
+    [names.sum, "sum", names.sumUnit],
+  ];
+  for (const [MetricName, attribute, unit] of series) {
+    if (MetricName === undefined) continue;
+    const delta = num(image[attribute]) - num(old?.[attribute]);
+    if (delta === 0) continue;
+    if (delta < 0 && attribute === "count") {
+      anomalies.push({ sequenceNumber, kind: "negative_delta", detail: `${metricId} ${bucket} ${attribute} went down by ${-delta}` });
+      continue;
+    }
+    const datum: Datum = { MetricName, Dimensions, Timestamp, Value: delta, Unit: unit };
+    const problem = datumProblem(datum, nowMs);
+    if (problem !== undefined) {
+      anomalies.push({ sequenceNumber, kind: "invalid_datum", detail: `${MetricName}: ${problem}` });
+      continue;
+    }
+    datums.push(datum);
+  }
+  return { sequenceNumber, datums, anomalies };
+}
+
+export interface Chunk {
+  /** The first stream record whose increments this call carries: where a retry must start. */
+  readonly firstSequence: string;
+  readonly records: number;
+  readonly datums: Datum[];
+  readonly bytes: number;
+}
+
+/** A generous bound on a datum's size in a PutMetricData request, whatever the wire protocol. */
+export function datumBytes(d: Datum): number {
+  let bytes = 160 + 3 * d.MetricName.length;
+  for (const dim of d.Dimensions) bytes += 80 + 3 * (dim.Name.length + dim.Value.length);
+  return bytes;
+}
+
+const datumKey = (d: Datum): string =>
+  `${d.MetricName}\u0000${d.Timestamp.getTime()}\u0000${d.Dimensions.map((x) => `${x.Name}=${x.Value}`).join("\u0001")}`;
+
+/**
+ * Aggregates increments per (metric, dimensions, timestamp) into PutMetricData calls of at most
+ * `maxDatums` datums and `maxBytes` bytes, in record order: a record's increments never span two calls.
+ */
+export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatums?: number; maxBytes?: number } = {}): Chunk[] {
+  const maxDatums = limits.maxDatums ?? LIMITS.datumsPerPut;
+  const maxBytes = (limits.maxBytes ?? LIMITS.bytesPerPut) - 4096; // request envelope
+  const chunks: Chunk[] = [];
+  let current: { firstSequence: string; records: number; datums: Datum[]; bytes: number; index: Map<string, number> } | undefined;
+  const flush = () => {
+    if (current && current.datums.length > 0) chunks.push({ firstSequence: current.firstSequence, records: current.records, datums: current.datums, bytes: current.bytes });
+    current = undefined;
+  };
+  for (const record of records) {
+    if (record.datums.length === 0) continue;
+    let newDatums = 0;
+    let newBytes = 0;
+    for (const d of record.datums) {
+      if (!current?.index.has(datumKey(d))) {
+        newDatums += 1;
+        newBytes += datumBytes(d);
+      }
+    }
+    if (current && (current.datums.length + newDatums > maxDatums || current.bytes + newBytes > maxBytes)) flush();
+    current ??= { firstSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
+    current.records += 1;
+    for (const d of record.datums) {
+      const key = datumKey(d);
+      const at = current.index.get(key);
+      if (at === undefined) {
+        current.index.set(key, current.datums.length);
+        current.datums.push({ ...d });
+        current.bytes += datumBytes(d);
+      } else {
+        const prev = current.datums[at];
+        current.datums[at] = { ...prev, Value: prev.Value + d.Value };
+      }
+    }
+  }
+  flush();
+  return chunks;
+}

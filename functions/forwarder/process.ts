@@ -1,0 +1,46 @@
+import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import type { DynamoDBRecord } from "aws-lambda";
+import { isTransient, type Logger } from "../shared/log";
+import { chunkDatums, type ForwarderRules, recordDatums } from "./deltas";
+
+export interface ForwarderDeps {
+  readonly rules: ForwarderRules;
+  readonly cloudwatch: CloudWatchClient;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export interface ForwardResult {
+  readonly batchItemFailures: { itemIdentifier: string }[];
+  readonly calls: number;
+  readonly datums: number;
+}
+
+/**
+ * Sends a batch of counter changes to CloudWatch, call by call in record order. On a failed
+ * call it stops and reports the first record that call covered, so Lambda retries from there.
+ */
+export async function forwardBatch(records: readonly DynamoDBRecord[], deps: ForwarderDeps): Promise<ForwardResult> {
+  const { log } = deps;
+  const nowMs = (deps.now ?? Date.now)();
+  const perRecord = records.map((r) => recordDatums(r, deps.rules, nowMs));
+  for (const { anomalies } of perRecord) {
+    for (const a of anomalies) log("WARN", "counter change not forwarded", { ...a });
+  }
+  const chunks = chunkDatums(perRecord);
+  let calls = 0;
+  let datums = 0;
+  for (const chunk of chunks) {
+    try {
+      calls += 1;
+      await deps.cloudwatch.send(new PutMetricDataCommand({ Namespace: deps.rules.namespace, MetricData: chunk.datums }));
+      datums += chunk.datums.length;
+    } catch (error) {
+      log("ERROR", "PutMetricData failed", { error: String(error), transient: isTransient(error), retryFrom: chunk.firstSequence });
+      log("INFO", "batch done", { records: records.length, calls, datums, failed: true });
+      return { batchItemFailures: [{ itemIdentifier: chunk.firstSequence }], calls, datums };
+    }
+  }
+  log("INFO", "batch done", { records: records.length, calls, datums });
+  return { batchItemFailures: [], calls, datums };
+}
