@@ -27,5 +27,5 @@ export const quarantineBucket = pipeline.quarantineBucket;
 export const analyzerFunctionName = pipeline.analyzerFunctionName;
 export const forwarderFunctionName = pipeline.forwarderFunctionName;
 export const alarmTopicArn = pipeline.alarmTopicArn;
-export const dashboards = pipeline.dashboardNames;
+export const dashboards = pulumi.all(pipeline.dashboardNames);
 export const alarms = pipeline.alarmNames;

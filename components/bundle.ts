@@ -17,8 +17,8 @@ const cache = new Map<string, Bundle>();
  * Bundles one Lambda entry point with esbuild, in process, at program time. The bytes depend
  * only on the sources and the pinned esbuild, so an unchanged function shows no diff in preview.
  */
-export function bundleFunction(entry: string): Bundle {
-  const cached = cache.get(entry);
+export function bundleFunction(entry: string, options: { fresh?: boolean } = {}): Bundle {
+  const cached = options.fresh ? undefined : cache.get(entry);
   if (cached) return cached;
   const result = buildSync({
     absWorkingDir: ROOT,

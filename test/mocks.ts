@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export const ACCOUNT = "123456789012";
+export const REGION = "eu-west-1";
+
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+  readonly provider?: string;
+  readonly id: string;
+}
+
+/** Plausible outputs AWS would compute, so downstream inputs look like the real thing. */
+function computedState(args: pulumi.runtime.MockResourceArgs, id: string): Record<string, unknown> {
+  const i = args.inputs;
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  switch (args.type) {
+    case "aws:kinesis/stream:Stream":
+      return { name: id, arn: arn("kinesis", `stream/${id}`) };
+    case "aws:dynamodb/table:Table":
+      return { name: id, arn: arn("dynamodb", `table/${id}`), streamArn: arn("dynamodb", `table/${id}/stream/2026-11-21T00:00:00.000`) };
+    case "aws:s3/bucket:Bucket":
+      return { bucket: id, arn: `arn:aws:s3:::${id}` };
+    case "aws:sqs/queue:Queue":
+      return { name: id, arn: arn("sqs", id), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}` };
+    case "aws:iam/role:Role":
+      return { name: id, arn: `arn:aws:iam::${ACCOUNT}:role/${id}` };
+    case "aws:lambda/function:Function":
+      return { name: id, arn: arn("lambda", `function:${id}`) };
+    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+      return { uuid: `uuid-${id}` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { name: id, arn: arn("logs", `log-group:${id}`) };
+    case "aws:sns/topic:Topic":
+      return { name: id, arn: arn("sns", id) };
+    case "aws:kms/key:Key":
+      return { keyId: id, arn: arn("kms", `key/${id}`) };
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { dashboardName: i.dashboardName, dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${i.dashboardName}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { arn: arn("cloudwatch", `alarm:${i.name}`) };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Records every resource the program declares and answers only the invokes it knows:
+ * an unknown invoke throws, so nothing passes by accident.
+ */
+export class RecordingMocks implements pulumi.runtime.Mocks {
+  readonly resources: Recorded[] = [];
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    const id = `${args.name}-id`;
+    this.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
+    return { id, state: { ...args.inputs, ...computedState(args, id) } };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    switch (args.token) {
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST", id: ACCOUNT };
+      case "aws:index/getPartition:getPartition":
+        return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+      case "aws:index/getRegion:getRegion":
+        return { region: REGION, name: REGION, id: REGION, endpoint: `ec2.${REGION}.amazonaws.com` };
+      default:
+        throw new Error(`unmocked invoke ${args.token}(${JSON.stringify(args.inputs)}): add it to test/mocks.ts deliberately`);
+    }
+  }
+
+  ofType(type: string): Recorded[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  one(type: string, nameIncludes = ""): Recorded {
+    const found = this.ofType(type).filter((r) => r.name.includes(nameIncludes));
+    if (found.length !== 1) throw new Error(`expected one ${type} named *${nameIncludes}*, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    return found[0];
+  }
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}

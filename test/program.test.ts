@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { ANALYZER_ENTRY, FORWARDER_ENTRY } from "../components";
+import { bundleFunction } from "../components/bundle";
+import { catalog, countMetricName, sumMetricName } from "../dashboards";
+import { ACCOUNT, REGION, type Recorded } from "./mocks";
+import { type ProgramRun, runProgram } from "./program";
+
+const T = {
+  stream: "aws:kinesis/stream:Stream",
+  table: "aws:dynamodb/table:Table",
+  fn: "aws:lambda/function:Function",
+  mapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  policy: "aws:iam/rolePolicy:RolePolicy",
+  role: "aws:iam/role:Role",
+  queue: "aws:sqs/queue:Queue",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  topic: "aws:sns/topic:Topic",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  key: "aws:kms/key:Key",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  provider: "pulumi:providers:aws",
+};
+
+const json = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
+const statements = (policy: Recorded) => json(policy.inputs.policy).Statement as { Sid: string; Action: string[]; Resource: string | string[]; Condition?: unknown }[];
+
+for (const stack of ["dev", "prod"] as const) {
+  describe(`index.ts under mocks, stack ${stack}`, () => {
+    let run: ProgramRun;
+    const m = () => run.mocks;
+    before(async () => {
+      run = await runProgram(stack);
+    });
+
+    it("encrypts the stream with KMS and sizes it from config", () => {
+      const stream = m().one(T.stream);
+      assert.equal(stream.inputs.encryptionType, "KMS");
+      assert.equal(stream.inputs.kmsKeyId, "alias/aws/kinesis");
+      if (stack === "dev") {
+        assert.deepEqual(stream.inputs.streamModeDetails, { streamMode: "PROVISIONED" });
+        assert.equal(stream.inputs.shardCount, 1);
+        assert.equal(stream.inputs.retentionPeriod, 24);
+      } else {
+        assert.deepEqual(stream.inputs.streamModeDetails, { streamMode: "ON_DEMAND" });
+        assert.equal(stream.inputs.shardCount, undefined);
+        assert.equal(stream.inputs.retentionPeriod, 72);
+      }
+    });
+
+    it("keys the counter table by counter and bucket, with TTL, PITR, encryption and a NEW_AND_OLD_IMAGES stream", () => {
+      const table = m().one(T.table);
+      assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+      assert.equal(table.inputs.hashKey, "pk");
+      assert.equal(table.inputs.rangeKey, "sk");
+      assert.deepEqual(table.inputs.attributes, [
+        { name: "pk", type: "S" },
+        { name: "sk", type: "S" },
+      ]);
+      assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+      assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+      assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true });
+      assert.equal(table.inputs.streamEnabled, true);
+      assert.equal(table.inputs.streamViewType, "NEW_AND_OLD_IMAGES");
+      assert.equal(table.inputs.deletionProtectionEnabled, stack === "prod");
+    });
+
+    it("maps the stream to the analyzer and the table stream to the forwarder, each failing into its own DLQ", () => {
+      const analyzer = m().one(T.mapping, "analyzer");
+      const forwarder = m().one(T.mapping, "forwarder");
+      const stream = m().one(T.stream);
+      assert.equal(analyzer.inputs.eventSourceArn, `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${stream.id}`);
+      assert.match(forwarder.inputs.eventSourceArn, /:table\/analytics-counters-table-id\/stream\//);
+      const expected = stack === "dev" ? { batch: 1000, window: 1, start: "LATEST", retries: 10, age: 3600 } : { batch: 5000, window: 2, start: "TRIM_HORIZON", retries: 20, age: 21600 };
+      assert.equal(analyzer.inputs.batchSize, expected.batch);
+      assert.equal(analyzer.inputs.maximumBatchingWindowInSeconds, expected.window);
+      assert.equal(forwarder.inputs.batchSize, 1000);
+      assert.equal(forwarder.inputs.maximumBatchingWindowInSeconds, 5);
+      for (const [role, mapping] of [
+        ["analyzer", analyzer],
+        ["forwarder", forwarder],
+      ] as const) {
+        assert.equal(mapping.inputs.startingPosition, expected.start);
+        assert.equal(mapping.inputs.bisectBatchOnFunctionError, true);
+        assert.equal(mapping.inputs.maximumRetryAttempts, expected.retries);
+        assert.equal(mapping.inputs.maximumRecordAgeInSeconds, expected.age);
+        assert.equal(mapping.inputs.parallelizationFactor, 1);
+        assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
+        const dlq = m().one(T.queue, `${role}-fn-dlq`);
+        assert.deepEqual(mapping.inputs.destinationConfig, { onFailure: { destinationArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${dlq.id}` } });
+        assert.equal(dlq.inputs.sqsManagedSseEnabled, true);
+        assert.equal(mapping.inputs.functionName, `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${m().one(T.fn, role).id}`);
+      }
+    });
+
+    it("runs both functions on nodejs22.x arm64 with memory, timeout and logging from config", () => {
+      const sizes = stack === "dev" ? { analyzer: [256, 60], forwarder: [256, 60] } : { analyzer: [1024, 120], forwarder: [512, 60] };
+      for (const role of ["analyzer", "forwarder"] as const) {
+        const fn = m().one(T.fn, role);
+        assert.equal(fn.inputs.runtime, "nodejs22.x");
+        assert.deepEqual(fn.inputs.architectures, ["arm64"]);
+        assert.equal(fn.inputs.handler, "index.handler");
+        assert.equal(fn.inputs.code.__pulumiArchive, true);
+        assert.deepEqual([fn.inputs.memorySize, fn.inputs.timeout], sizes[role]);
+        const logs = m().one(T.logGroup, role);
+        assert.equal(fn.inputs.loggingConfig.logGroup, logs.id);
+        assert.equal(fn.inputs.loggingConfig.logFormat, "JSON");
+        assert.equal(logs.inputs.retentionInDays, stack === "dev" ? 7 : 90);
+        assert.equal(fn.inputs.role, `arn:aws:iam::${ACCOUNT}:role/${m().one(T.role, role).id}`);
+      }
+      const env = m().one(T.fn, "analyzer").inputs.environment.variables;
+      assert.deepEqual(env, {
+        COUNTER_TABLE: "analytics-counters-table-id",
+        QUARANTINE_BUCKET: "analytics-quarantine-bucket-id",
+        COUNTER_MODE: "exactly-once",
+        BUCKET: "minute",
+        COUNTER_TTL_DAYS: stack === "dev" ? "7" : "90",
+      });
+    });
+
+    it("gives the analyzer least privilege on exact ARNs", () => {
+      const s = statements(m().one(T.policy, "analyzer"));
+      const stream = m().one(T.stream);
+      const table = m().one(T.table);
+      assert.deepEqual(
+        s.map((x) => [x.Sid, x.Action, x.Resource]),
+        [
+          ["ReadSourceStream", ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"], `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${stream.id}`],
+          ["WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:analytics-analyzer-fn-logs-id:*`],
+          ["ParkFailedBatches", ["sqs:SendMessage"], `arn:aws:sqs:${REGION}:${ACCOUNT}:analytics-analyzer-fn-dlq-id`],
+          ["UpdateCounters", ["dynamodb:UpdateItem", "dynamodb:GetItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table.id}`],
+          ["QuarantineRejects", ["s3:PutObject"], "arn:aws:s3:::analytics-quarantine-bucket-id/rejected/*"],
+        ],
+      );
+    });
+
+    it("lets the forwarder read the table stream and put metrics only in the catalog namespace", () => {
+      const s = statements(m().one(T.policy, "forwarder"));
+      const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/analytics-counters-table-id`;
+      assert.deepEqual(s[0].Action, ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]);
+      assert.equal(s[0].Resource, `${tableArn}/stream/2026-11-21T00:00:00.000`);
+      assert.deepEqual([s[1].Action, s[1].Resource], [["dynamodb:ListStreams"], `${tableArn}/stream/*`]);
+      const put = s.find((x) => x.Sid === "PutCatalogMetrics");
+      assert.ok(put);
+      assert.deepEqual(put.Action, ["cloudwatch:PutMetricData"]);
+      assert.deepEqual(put.Condition, { StringEquals: { "cloudwatch:namespace": catalog.namespace } });
+      for (const statement of [...s, ...statements(m().one(T.policy, "analyzer"))]) {
+        if (statement.Resource === "*") assert.equal(statement.Sid, "PutCatalogMetrics", `${statement.Sid} must not use Resource "*"`);
+        for (const action of statement.Action) assert.ok(!action.includes("*"), `${action} is a wildcard`);
+      }
+    });
+
+    it("declares one alarm per catalog threshold and every health alarm, all notifying the topic", () => {
+      const alarms = m().ofType(T.alarm);
+      const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:${m().one(T.topic).id}`;
+      const byName = new Map(alarms.map((a) => [a.inputs.name as string, a]));
+      const catalogAlarms = Object.entries(catalog.metrics).flatMap(([id, metric]) => Object.keys("alarms" in metric ? metric.alarms : {}).map((a) => `${stack}-${id}-${a}`));
+      assert.deepEqual(catalogAlarms, [`${stack}-pageViews-low`, `${stack}-donations-stalled`]);
+      const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-${f}-${c}`));
+      health.push(`${stack}-table-write-throttles`, `${stack}-stream-write-throughput-exceeded`, `${stack}-analyzer-rejected-records`);
+      assert.deepEqual([...byName.keys()].sort(), [...catalogAlarms, ...health].sort());
+      for (const alarm of alarms) {
+        assert.deepEqual(alarm.inputs.alarmActions, [topicArn], alarm.inputs.name);
+        assert.deepEqual(alarm.inputs.okActions, [topicArn]);
+        assert.ok(alarm.inputs.period * alarm.inputs.evaluationPeriods <= 86_400);
+      }
+      const low = byName.get(`${stack}-pageViews-low`)!;
+      assert.equal(low.inputs.threshold, stack === "dev" ? 1 : 50);
+      assert.equal(low.inputs.comparisonOperator, "LessThanThreshold");
+      assert.equal(low.inputs.treatMissingData, "breaching");
+      assert.equal(low.inputs.namespace, catalog.namespace);
+      assert.equal(low.inputs.metricName, "pageViews");
+      const age = byName.get(`${stack}-analyzer-iterator-age`)!;
+      assert.deepEqual(age.inputs.dimensions, { FunctionName: m().one(T.fn, "analyzer").id });
+      assert.equal(age.inputs.threshold, stack === "dev" ? 60000 : 120000);
+      assert.deepEqual(byName.get(`${stack}-forwarder-dlq-depth`)!.inputs.dimensions, { QueueName: "analytics-forwarder-fn-dlq-id" });
+      assert.deepEqual(byName.get(`${stack}-table-write-throttles`)!.inputs.dimensions, { TableName: "analytics-counters-table-id" });
+    });
+
+    it("draws a widget for every catalog metric, with alarm thresholds as annotations, and a health section", () => {
+      const dashboards = m().ofType(T.dashboard);
+      assert.equal(dashboards.length, 1);
+      const body = json(dashboards[0].inputs.dashboardBody) as { widgets: { type: string; properties: any }[] };
+      const graphs = body.widgets.filter((w) => w.type === "metric");
+      const shown = new Set(graphs.flatMap((g) => g.properties.metrics.map((row: unknown[]) => (typeof row[0] === "string" ? row[1] : (row[0] as { expression: string }).expression))));
+      for (const [id, metric] of Object.entries(catalog.metrics)) {
+        assert.ok(shown.has(countMetricName(id)), `no widget for ${id}`);
+        if ("sum" in metric) assert.ok(shown.has(sumMetricName(id, metric)), `no widget for ${id}'s sum`);
+      }
+      assert.ok([...shown].some((s) => String(s).includes('{RealtimeAnalytics,platform} MetricName="donations"')));
+      const pageViews = graphs.find((g) => g.properties.title === "Page views")!;
+      assert.deepEqual(pageViews.properties.annotations.horizontal, [{ label: `${stack}-pageViews-low`, value: stack === "dev" ? 1 : 50 }]);
+      assert.ok(body.widgets.some((w) => w.type === "text" && w.properties.markdown === "## Pipeline health"));
+      assert.ok(graphs.every((g) => g.properties.region === REGION));
+      const fnRow = graphs.find((g) => g.properties.title === "Function errors")!.properties.metrics[0];
+      assert.deepEqual(fnRow.slice(0, 4), ["AWS/Lambda", "Errors", "FunctionName", m().one(T.fn, "analyzer").id]);
+    });
+
+    it("encrypts the topic with a key CloudWatch may use and lets only this account's alarms publish", () => {
+      const topic = m().one(T.topic);
+      const key = m().one(T.key);
+      assert.equal(topic.inputs.kmsMasterKeyId, key.id);
+      assert.equal(key.inputs.enableKeyRotation, true);
+      const keyStatements = json(key.inputs.policy).Statement;
+      assert.deepEqual(keyStatements[1].Principal, { Service: "cloudwatch.amazonaws.com" });
+      assert.deepEqual(keyStatements[1].Action, ["kms:Decrypt", "kms:GenerateDataKey*"]);
+      const [statement, ...rest] = json(m().one(T.topicPolicy).inputs.policy).Statement;
+      assert.equal(rest.length, 0);
+      assert.deepEqual(statement.Principal, { Service: "cloudwatch.amazonaws.com" });
+      assert.equal(statement.Action, "sns:Publish");
+      assert.equal(statement.Resource, `arn:aws:sns:${REGION}:${ACCOUNT}:${topic.id}`);
+      assert.deepEqual(statement.Condition, {
+        StringEquals: { "aws:SourceAccount": ACCOUNT },
+        ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` },
+      });
+      const emails = m().ofType(T.subscription).map((s) => [s.inputs.protocol, s.inputs.endpoint]);
+      assert.deepEqual(emails, stack === "dev" ? [["email", "dev-alerts@example.com"]] : [["email", "oncall@example.com"], ["email", "analytics-team@example.com"]]);
+    });
+
+    it("keeps rejects in a private, encrypted, expiring bucket", () => {
+      assert.deepEqual(m().one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0].applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms" });
+      const lifecycle = m().one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0];
+      assert.deepEqual(lifecycle.expiration, { days: stack === "dev" ? 14 : 365 });
+      const block = m().one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+      assert.ok(block.blockPublicAcls && block.blockPublicPolicy && block.ignorePublicAcls && block.restrictPublicBuckets);
+    });
+
+    it("tags every resource through one provider with project and stack", () => {
+      const provider = m().one(T.provider);
+      assert.deepEqual(json(provider.inputs.defaultTags), { tags: { project: "realtime-analytics", stack, "managed-by": "pulumi" } });
+      const awsResources = m().resources.filter((r) => r.type.startsWith("aws:"));
+      assert.ok(awsResources.length > 30);
+      for (const r of awsResources) assert.match(r.provider ?? "", /::pulumi:providers:aws::aws::aws-id$/, `${r.type} ${r.name} is not on the tagged provider`);
+    });
+
+    it("exports what an operator needs", () => {
+      assert.equal(run.exports.streamName, m().one(T.stream).id);
+      assert.deepEqual(run.exports.dashboards, [`${stack}-RealtimeAnalytics`]);
+      assert.equal((run.exports.alarms as string[]).length, m().ofType(T.alarm).length);
+    });
+  });
+}
+
+describe("function bundles", () => {
+  for (const entry of [ANALYZER_ENTRY, FORWARDER_ENTRY]) {
+    it(`${entry} bundles to the same bytes twice, with the catalog inside`, () => {
+      const first = bundleFunction(entry, { fresh: true });
+      const second = bundleFunction(entry, { fresh: true });
+      assert.equal(first.sha256, second.sha256);
+      assert.equal(first.code, second.code);
+      assert.ok(first.code.includes(catalog.namespace));
+      assert.ok(!first.code.includes(process.cwd()), "the bundle names a path of this machine");
+    });
+  }
+});
