@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type ConfigKey, CONFIG_KEYS, parseConfig, Pipeline, PROJECT } from "./components";
+import { parseConfig, Pipeline, PROJECT } from "./components";
 import { catalog } from "./dashboards";
 
 // Validate every key before declaring a single resource: a bad value stops here, by name.
 const config = new pulumi.Config(PROJECT);
-const settings = parseConfig((key: ConfigKey) => (CONFIG_KEYS[key] === "array" ? config.getObject<unknown>(key) : config.get(key)), catalog);
+const settings = parseConfig((key) => config.get(key), catalog);
 const stack = pulumi.getStack();
 const awsConfig = new pulumi.Config("aws");
 const region = awsConfig.get("region");

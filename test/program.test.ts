@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ANALYZER_ENTRY, FORWARDER_ENTRY } from "../components";
 import { bundleFunction } from "../components/bundle";
-import { catalog, countMetricName, sumMetricName } from "../dashboards";
+import { catalog, countMetricName, type MetricDef, sumMetricName } from "../dashboards";
 import { ACCOUNT, REGION, type Recorded } from "./mocks";
 import { type ProgramRun, runProgram } from "./program";
 
@@ -155,7 +155,7 @@ for (const stack of ["dev", "prod"] as const) {
       const alarms = m().ofType(T.alarm);
       const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:${m().one(T.topic).id}`;
       const byName = new Map(alarms.map((a) => [a.inputs.name as string, a]));
-      const catalogAlarms = Object.entries(catalog.metrics).flatMap(([id, metric]) => Object.keys("alarms" in metric ? metric.alarms : {}).map((a) => `${stack}-${id}-${a}`));
+      const catalogAlarms = Object.entries(catalog.metrics as Record<string, MetricDef>).flatMap(([id, metric]) => Object.keys(metric.alarms ?? {}).map((a) => `${stack}-${id}-${a}`));
       assert.deepEqual(catalogAlarms, [`${stack}-pageViews-low`, `${stack}-donations-stalled`]);
       const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-${f}-${c}`));
       health.push(`${stack}-table-write-throttles`, `${stack}-stream-write-throughput-exceeded`, `${stack}-analyzer-rejected-records`);
@@ -184,9 +184,9 @@ for (const stack of ["dev", "prod"] as const) {
       const body = json(dashboards[0].inputs.dashboardBody) as { widgets: { type: string; properties: any }[] };
       const graphs = body.widgets.filter((w) => w.type === "metric");
       const shown = new Set(graphs.flatMap((g) => g.properties.metrics.map((row: unknown[]) => (typeof row[0] === "string" ? row[1] : (row[0] as { expression: string }).expression))));
-      for (const [id, metric] of Object.entries(catalog.metrics)) {
+      for (const [id, metric] of Object.entries(catalog.metrics as Record<string, MetricDef>)) {
         assert.ok(shown.has(countMetricName(id)), `no widget for ${id}`);
-        if ("sum" in metric) assert.ok(shown.has(sumMetricName(id, metric)), `no widget for ${id}'s sum`);
+        if (metric.sum !== undefined) assert.ok(shown.has(sumMetricName(id, metric)), `no widget for ${id}'s sum`);
       }
       assert.ok([...shown].some((s) => String(s).includes('{RealtimeAnalytics,platform} MetricName="donations"')));
       const pageViews = graphs.find((g) => g.properties.title === "Page views")!;

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../components/config";
+import { catalog } from "../dashboards";
+import { projectFile, runProgram, stackConfig } from "./program";
+
+/** Parses a stack's config the way index.ts does, with some keys changed. */
+function parse(overrides: Record<string, unknown>, stack = "dev") {
+  const config = stackConfig(stack, overrides);
+  return parseConfig((key) => config[`${PROJECT}:${key}`], catalog);
+}
+
+function rejects(overrides: Record<string, unknown>, ...expected: RegExp[]) {
+  assert.throws(
+    () => parse(overrides),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      for (const pattern of expected) assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe("stack config", () => {
+  it("declares in Pulumi.yaml exactly the keys the program reads, with the same types and a default each", () => {
+    const schema = projectFile().config;
+    assert.deepEqual(Object.keys(schema).sort(), Object.keys(CONFIG_KEYS).sort());
+    for (const [key, type] of Object.entries(CONFIG_KEYS)) {
+      assert.equal(schema[key].type, type, key);
+      assert.notEqual(schema[key].default, undefined, `${key} has no default`);
+    }
+  });
+
+  it("accepts the dev and prod stacks", () => {
+    assert.equal(parse({}, "dev").analyzer.mapping.batchSize, 1000);
+    const prod = parse({}, "prod");
+    assert.equal(prod.stream.mode, "on-demand");
+    assert.deepEqual(prod.alarmThresholds, { "pageViews.low": 50 });
+  });
+
+  const cases: [string, Record<string, unknown>, RegExp[]][] = [
+    ["an email that isn't one", { alarmEmails: ["ops@example.com", "not-an-email"] }, [/realtime-analytics:alarmEmails \[1\] "not-an-email" is not an email address/, /Fix: pulumi config set --path 'alarmEmails\[1\]'/]],
+    ["a duplicated email", { alarmEmails: ["a@example.com", "A@example.com"] }, [/alarmEmails lists an address twice/]],
+    ["alarm emails that aren't a list", { alarmEmails: "ops@example.com" }, [/alarmEmails must be a list of strings/]],
+    ["a negative threshold", { alarmThresholds: ["pageViews.low=-3"] }, [/alarmThresholds \[0\] "pageViews.low=-3": threshold must be a number of at least 0/]],
+    ["a threshold that isn't a number", { alarmThresholds: ["pageViews.low=lots"] }, [/threshold must be a number/]],
+    ["an alarm on a metric the catalog lacks", { alarmThresholds: ["pageView.low=5"] }, [/names metric "pageView", which the catalog lacks \(it has pageViews, clicks, impressions, donations\)/]],
+    ["an alarm the metric doesn't have", { alarmThresholds: ["clicks.high=5"] }, [/metric "clicks" has no alarm "high" \(it has none\)/]],
+    ["a malformed threshold entry", { alarmThresholds: ["pageViews low 5"] }, [/is not <metric>.<alarm>=<number>/]],
+    ["an unknown stream mode", { streamMode: "serverless" }, [/streamMode is "serverless", not one of provisioned, on-demand/]],
+    ["zero shards", { shardCount: 0 }, [/shardCount is "0", must be a whole number from 1 to 500/, /Fix: pulumi config set shardCount 1/]],
+    ["a fractional batch size", { analyzerBatchSize: 10.5 }, [/analyzerBatchSize is "10.5", must be a whole number/]],
+    ["a batch size over Kinesis' limit", { analyzerBatchSize: 20000 }, [/analyzerBatchSize is "20000", must be a whole number from 1 to 10000/]],
+    ["infinite retries", { maximumRetryAttempts: -1 }, [/maximumRetryAttempts is "-1", must be a whole number from 0 to 10000 \(finite/]],
+    ["infinite record age", { maximumRecordAgeSeconds: -1 }, [/maximumRecordAgeSeconds is "-1"/]],
+    ["parallelization with exactly-once counters", { analyzerParallelizationFactor: 4 }, [/analyzerParallelizationFactor is 4, but exactly-once counters need per-shard order/]],
+    ["a timeout too short for the batch", { analyzerBatchSize: 10000, analyzerTimeoutSeconds: 10 }, [/analyzerTimeoutSeconds is 10s, too short for a 10000-record batch \(needs at least 30s\)/]],
+    ["a log retention CloudWatch doesn't offer", { logRetentionDays: 10 }, [/logRetentionDays is 10, which CloudWatch Logs does not offer/, /Fix: pulumi config set logRetentionDays 14/]],
+    ["a bucket that isn't minute or hour", { bucket: "day" }, [/bucket is "day", not one of minute, hour/]],
+    ["an unknown counter mode", { counterMode: "twice" }, [/counterMode is "twice"/]],
+    ["a non-boolean flag", { protectData: "yes" }, [/protectData is "yes", not true or false/]],
+    ["a missing key", { shardCount: undefined }, [/shardCount is not set/]],
+    ["an unknown starting position", { startingPosition: "AT_TIMESTAMP" }, [/startingPosition is "AT_TIMESTAMP"/]],
+  ];
+  for (const [what, overrides, expected] of cases) {
+    it(`rejects ${what}, naming the key and the fix`, () => rejects(overrides, ...expected));
+  }
+
+  it("allows parallelization once exactly-once counting is off", () => {
+    assert.equal(parse({ analyzerParallelizationFactor: 4, counterMode: "add" }).analyzer.mapping.parallelizationFactor, 4);
+  });
+
+  it("lists every problem at once", () => {
+    rejects({ shardCount: 0, bucket: "day", alarmEmails: ["x"] }, /3 problem\(s\)/);
+  });
+
+  it("stops the program before any resource is declared", async () => {
+    await assert.rejects(runProgram("dev", { alarmEmails: ["nope"] }), /alarmEmails \[0\] "nope" is not an email address/);
+  });
+
+  it("requires aws:region", async () => {
+    await assert.rejects(runProgram("dev", { "aws:region": undefined }), /aws:region is not set/);
+  });
+});
