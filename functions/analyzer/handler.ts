@@ -16,6 +16,9 @@ const s3 = new S3Client({ maxAttempts: 4 });
 const rules = analyzerRules({ catalog, bucket: env.bucket });
 const log = jsonLogger("analyzer");
 
+/** The module's clients, exposed so a local run can observe them at the SDK boundary. */
+export const clients = { dynamo, s3 };
+
 export function toBatchRecords(event: KinesisStreamEvent): BatchRecord[] {
   return event.Records.map((r) => ({
     shardId: r.eventID.slice(0, r.eventID.indexOf(":")),

@@ -10,6 +10,9 @@ const cloudwatch = new CloudWatchClient({ maxAttempts: 4, retryMode: "adaptive" 
 const rules = forwarderRules(catalog);
 const log = jsonLogger("forwarder");
 
+/** The module's client, exposed so a local run can observe it at the SDK boundary. */
+export const clients = { cloudwatch };
+
 export const handler: DynamoDBStreamHandler = async (event) => {
   const result = await forwardBatch(event.Records, { rules, cloudwatch, log });
   return { batchItemFailures: result.batchItemFailures };

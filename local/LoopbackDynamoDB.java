@@ -1,0 +1,31 @@
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
+import software.amazon.dynamodb.services.local.server.LocalDynamoDBRequestHandler;
+import software.amazon.dynamodb.services.local.server.LocalDynamoDBServerHandler;
+
+/**
+ * DynamoDB Local (in memory, with Streams) served on one address only. The stock launcher
+ * binds every interface and has no option to narrow it; this one builds the same handler and
+ * gives it a connector on the address asked for. It also never starts telemetry.
+ *
+ * Usage: java -cp DynamoDBLocal.jar:DynamoDBLocal_lib/* LoopbackDynamoDB.java 127.0.0.1 8000
+ */
+public class LoopbackDynamoDB {
+    public static void main(String[] args) throws Exception {
+        String host = args[0];
+        int port = Integer.parseInt(args[1]);
+        LocalDynamoDBServerHandler handler =
+            new LocalDynamoDBServerHandler(new LocalDynamoDBRequestHandler(port, true, null, true, false), null);
+        Server server = new Server();
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(host);
+        connector.setPort(port);
+        server.addConnector(connector);
+        // The proxy only assembles the handler tree here; its own all-interfaces server is never started.
+        server.setHandler(new DynamoDBProxyServer(0, handler).setUpHandler(handler));
+        server.start();
+        System.out.println("DynamoDB Local listening on " + host + ":" + connector.getLocalPort());
+        server.join();
+    }
+}

@@ -1,0 +1,152 @@
+/**
+ * Talking to the emulators the way AWS Lambda's pollers do: create the stream and the table
+ * with the components' settings, read shards, and hand records over as real Lambda events.
+ */
+import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import {
+  DescribeStreamCommand as DescribeTableStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand as GetTableStreamRecordsCommand,
+  GetShardIteratorCommand as GetTableStreamIteratorCommand,
+  type _Record as TableStreamRecord,
+} from "@aws-sdk/client-dynamodb-streams";
+import {
+  CreateStreamCommand,
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type _Record as KinesisRecord,
+} from "@aws-sdk/client-kinesis";
+import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { COUNTER_TABLE } from "../functions/shared/table";
+import { LOCAL_AWS } from "./clients";
+
+const ACCOUNT = "000000000000";
+
+/** The counter table exactly as the CounterTable component declares it (same constant). */
+export async function createCounterTable(dynamo: DynamoDBClient, tableName: string, options: { stream?: boolean } = {}): Promise<string | undefined> {
+  const created = await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: COUNTER_TABLE.billingMode,
+      KeySchema: [
+        { AttributeName: COUNTER_TABLE.partitionKey, KeyType: "HASH" },
+        { AttributeName: COUNTER_TABLE.sortKey, KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: COUNTER_TABLE.partitionKey, AttributeType: "S" },
+        { AttributeName: COUNTER_TABLE.sortKey, AttributeType: "S" },
+      ],
+      StreamSpecification: options.stream === false ? undefined : { StreamEnabled: true, StreamViewType: COUNTER_TABLE.streamViewType },
+    }),
+  );
+  await dynamo.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: COUNTER_TABLE.ttlAttribute, Enabled: true } }));
+  return created.TableDescription?.LatestStreamArn;
+}
+
+export async function createEventStream(kinesis: KinesisClient, streamName: string, shardCount: number): Promise<{ arn: string; shardIds: string[] }> {
+  await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+  for (let i = 0; i < 100; i++) {
+    const d = await kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
+    if (d.StreamDescription?.StreamStatus === "ACTIVE") {
+      const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+      return { arn: d.StreamDescription.StreamARN ?? "", shardIds: (shards.Shards ?? []).map((s) => s.ShardId ?? "") };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`stream ${streamName} did not become ACTIVE`);
+}
+
+/** Every record a Kinesis shard holds, from its start, in order. */
+export async function readShard(kinesis: KinesisClient, streamName: string, shardId: string, after?: string): Promise<KinesisRecord[]> {
+  const it = await kinesis.send(
+    new GetShardIteratorCommand(
+      after === undefined
+        ? { StreamName: streamName, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }
+        : { StreamName: streamName, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after },
+    ),
+  );
+  const records: KinesisRecord[] = [];
+  let iterator = it.ShardIterator;
+  while (iterator) {
+    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+    records.push(...(page.Records ?? []));
+    if ((page.Records ?? []).length === 0 || page.MillisBehindLatest === 0) break;
+    iterator = page.NextShardIterator;
+  }
+  return records;
+}
+
+/** One Kinesis record as Lambda delivers it: data base64-encoded, arrival in epoch seconds. */
+export function toKinesisLambdaRecord(record: KinesisRecord, shardId: string, streamArn: string): KinesisStreamRecord {
+  return {
+    awsRegion: LOCAL_AWS.region,
+    eventID: `${shardId}:${record.SequenceNumber}`,
+    eventName: "aws:kinesis:record",
+    eventSource: "aws:kinesis",
+    eventSourceARN: streamArn,
+    eventVersion: "1.0",
+    invokeIdentityArn: `arn:aws:iam::${ACCOUNT}:role/analyzer`,
+    kinesis: {
+      kinesisSchemaVersion: "1.0",
+      partitionKey: record.PartitionKey ?? "",
+      sequenceNumber: record.SequenceNumber ?? "",
+      data: Buffer.from(record.Data ?? new Uint8Array()).toString("base64"),
+      approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp ?? new Date()).getTime() / 1000,
+    },
+  };
+}
+
+export const kinesisEvent = (records: KinesisStreamRecord[]): KinesisStreamEvent => ({ Records: records });
+
+export async function tableStreamShards(streams: DynamoDBStreamsClient, streamArn: string): Promise<string[]> {
+  const d = await streams.send(new DescribeTableStreamCommand({ StreamArn: streamArn }));
+  return (d.StreamDescription?.Shards ?? []).map((s) => s.ShardId ?? "");
+}
+
+/** Reads a table-stream shard from `after` (exclusive) or its start, until it has nothing new. */
+export async function readTableStream(streams: DynamoDBStreamsClient, streamArn: string, shardId: string, after?: string): Promise<TableStreamRecord[]> {
+  const it = await streams.send(
+    new GetTableStreamIteratorCommand(
+      after === undefined
+        ? { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }
+        : { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after },
+    ),
+  );
+  const records: TableStreamRecord[] = [];
+  let iterator = it.ShardIterator;
+  while (iterator) {
+    const page = await streams.send(new GetTableStreamRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const got = page.Records ?? [];
+    records.push(...got);
+    if (got.length === 0) break;
+    iterator = page.NextShardIterator;
+  }
+  return records;
+}
+
+/** A table-stream record as Lambda delivers it (creation time in epoch seconds). */
+export function toDynamoDBLambdaRecord(record: TableStreamRecord, streamArn: string): DynamoDBRecord {
+  const d = record.dynamodb ?? {};
+  return {
+    awsRegion: LOCAL_AWS.region,
+    eventID: record.eventID,
+    eventName: record.eventName as DynamoDBRecord["eventName"],
+    eventSource: "aws:dynamodb",
+    eventSourceARN: streamArn,
+    eventVersion: record.eventVersion,
+    dynamodb: {
+      ApproximateCreationDateTime: d.ApproximateCreationDateTime ? d.ApproximateCreationDateTime.getTime() / 1000 : undefined,
+      Keys: d.Keys as never,
+      NewImage: d.NewImage as never,
+      OldImage: d.OldImage as never,
+      SequenceNumber: d.SequenceNumber,
+      SizeBytes: d.SizeBytes,
+      StreamViewType: d.StreamViewType,
+    },
+  };
+}
+
+export const dynamoDBStreamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
