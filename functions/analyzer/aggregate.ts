@@ -1,3 +1,4 @@
+import type { KinesisStreamEvent } from "aws-lambda";
 import type { AnalyzerRules } from "../../dashboards/rules";
 import { bucketStart, decodeRecord, type RejectReason } from "./decode";
 
@@ -8,6 +9,16 @@ export interface BatchRecord {
   /** base64, as Kinesis hands it to Lambda. */
   readonly data: string;
   readonly arrivalMs: number;
+}
+
+/** The Lambda event's records; the shard is the part of the event ID before the colon. */
+export function toBatchRecords(event: KinesisStreamEvent): BatchRecord[] {
+  return event.Records.map((r) => ({
+    shardId: r.eventID.slice(0, r.eventID.indexOf(":")),
+    sequenceNumber: r.kinesis.sequenceNumber,
+    data: r.kinesis.data,
+    arrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+  }));
 }
 
 export interface Rejection {

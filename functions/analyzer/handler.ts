@@ -1,10 +1,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { KinesisStreamEvent, KinesisStreamHandler } from "aws-lambda";
+import type { KinesisStreamHandler } from "aws-lambda";
 import { catalog } from "../../dashboards/catalog";
 import { analyzerRules } from "../../dashboards/rules";
 import { jsonLogger } from "../shared/log";
-import type { BatchRecord } from "./aggregate";
+import { toBatchRecords } from "./aggregate";
 import { processBatch } from "./process";
 import { analyzerEnv } from "./settings";
 
@@ -18,15 +18,6 @@ const log = jsonLogger("analyzer");
 
 /** The module's clients, exposed so a local run can observe them at the SDK boundary. */
 export const clients = { dynamo, s3 };
-
-export function toBatchRecords(event: KinesisStreamEvent): BatchRecord[] {
-  return event.Records.map((r) => ({
-    shardId: r.eventID.slice(0, r.eventID.indexOf(":")),
-    sequenceNumber: r.kinesis.sequenceNumber,
-    data: r.kinesis.data,
-    arrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
-  }));
-}
 
 export const handler: KinesisStreamHandler = async (event) => {
   const result = await processBatch(toBatchRecords(event), {

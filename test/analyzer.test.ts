@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { analyzerRules, catalog } from "../dashboards";
+import { counterKey, planBatch, toBatchRecords, toMark } from "../functions/analyzer/aggregate";
+import { bucketStart, decodeRecord, parseTimestamp, REJECT_REASONS, type RejectReason } from "../functions/analyzer/decode";
+import { quarantineBody, quarantineKey } from "../functions/analyzer/quarantine";
+import { b64, event, kinesisLambdaEvent, record, T0 } from "./factories";
+
+const rules = analyzerRules({ catalog });
+const decode = (data: Record<string, unknown> | { raw: string }, arrivalMs = T0) => decodeRecord(record(data).data, rules, arrivalMs);
+
+describe("analyzer: decoding and validation", () => {
+  it("decodes base64 before parsing and counts a page view in its minute", () => {
+    // Prepare
+    const data = b64(JSON.stringify({ event_type: "page view", utc_timestamp: "2015-10-31T12:34:56" }));
+    // Act
+    const decoded = decodeRecord(data, rules, Date.parse("2015-10-31T12:40:00Z"));
+    // Assess
+    assert.ok(decoded.ok);
+    assert.equal(decoded.contributions.length, 1);
+    assert.equal(decoded.contributions[0].rule.metric, "pageViews");
+    assert.equal(new Date(decoded.contributions[0].bucketMs).toISOString(), "2015-10-31T12:34:00.000Z");
+  });
+
+  const rejections: [RejectReason, Record<string, unknown> | { raw: string }][] = [
+    ["bad_base64", { raw: "not base64!!" }],
+    ["bad_utf8", { raw: Buffer.from([0xff, 0xfe, 0x7b]).toString("base64") }],
+    ["not_json", { raw: b64("{event_type: page view}") }],
+    ["not_object", { raw: b64("[1,2,3]") }],
+    ["missing_field", { utc_timestamp: "2026-11-21T12:00:00" }],
+    ["wrong_type", event({ event_type: 42 })],
+    ["bad_timestamp", event({ utc_timestamp: "2026-02-30T10:00:00" })],
+    ["outside_window", event({ utc_timestamp: "2026-10-01T00:00:00" })],
+    ["unknown_event", event({ event_type: "purchase" })],
+    ["not_finite", { raw: b64('{"event_type":"donation","utc_timestamp":"2026-11-21T12:00:00","platform":"Web","amount":1e400}') }],
+  ];
+  it("covers every rejection reason", () => {
+    assert.deepEqual(rejections.map(([reason]) => reason).sort(), [...REJECT_REASONS].sort());
+  });
+  for (const [reason, data] of rejections) {
+    it(`rejects ${reason}`, () => {
+      const decoded = decode(data);
+      assert.equal(decoded.ok, false);
+      assert.equal(!decoded.ok && decoded.reason, reason);
+    });
+  }
+
+  it("rejects a donation without its platform, with a string amount, or a timestamp of the wrong type", () => {
+    const donation = { event_type: "donation", utc_timestamp: "2026-11-21T12:00:00", platform: "Facebook", amount: 10 };
+    assert.deepEqual(decode({ ...donation, platform: undefined }), { ok: false, reason: "missing_field", detail: "platform" });
+    assert.equal((decode({ ...donation, amount: "10" }) as { reason: string }).reason, "wrong_type");
+    assert.equal((decode({ ...donation, platform: "" }) as { reason: string }).reason, "wrong_type");
+    assert.equal((decode({ ...donation, utc_timestamp: true }) as { reason: string }).reason, "wrong_type");
+    assert.equal((decode({ ...donation, utc_timestamp: undefined }) as { reason: string }).reason, "missing_field");
+    assert.equal((decode({ ...donation, utc_timestamp: "yesterday" }) as { reason: string }).reason, "bad_timestamp");
+  });
+
+  it("accepts the window's edges: 14 days back and 2 hours ahead of arrival", () => {
+    const at = (ms: number) => decode(event({ utc_timestamp: ms }));
+    assert.ok(at(T0 - 14 * 86_400_000).ok);
+    assert.equal(at(T0 - 14 * 86_400_000 - 1).ok, false);
+    assert.ok(at(T0 + 2 * 3_600_000).ok);
+    assert.equal(at(T0 + 2 * 3_600_000 + 1).ok, false);
+  });
+});
+
+describe("analyzer: timestamps and buckets", () => {
+  const minute = (ts: unknown) => new Date(bucketStart(parseTimestamp(ts), 60)).toISOString();
+  const hour = (ts: unknown) => new Date(bucketStart(parseTimestamp(ts), 3600)).toISOString();
+
+  it("puts xx:59.999 and xx:00.000 in different minutes", () => {
+    assert.equal(minute("2026-11-21T12:34:59.999"), "2026-11-21T12:34:00.000Z");
+    assert.equal(minute("2026-11-21T12:35:00.000"), "2026-11-21T12:35:00.000Z");
+  });
+  it("rolls over the hour and the day", () => {
+    assert.equal(hour("2026-11-21T12:59:59.999Z"), "2026-11-21T12:00:00.000Z");
+    assert.equal(hour("2026-11-21T13:00:00Z"), "2026-11-21T13:00:00.000Z");
+    assert.equal(minute("2026-12-31T23:59:59.999"), "2026-12-31T23:59:00.000Z");
+    assert.equal(minute("2027-01-01T00:00:00"), "2027-01-01T00:00:00.000Z");
+  });
+  it("reads no zone as UTC and applies offsets", () => {
+    assert.equal(parseTimestamp("2015-10-31T12:34:56"), Date.parse("2015-10-31T12:34:56Z"));
+    assert.equal(parseTimestamp("2015-10-31T14:34:56+02:00"), Date.parse("2015-10-31T12:34:56Z"));
+    assert.equal(parseTimestamp("2015-10-31T07:04:56-0530"), Date.parse("2015-10-31T12:34:56Z"));
+    assert.equal(parseTimestamp("2015-10-31 12:34:56z"), Date.parse("2015-10-31T12:34:56Z"));
+    assert.equal(hour("2015-11-01T00:30:00+01:00"), "2015-10-31T23:00:00.000Z");
+  });
+  it("reads numbers as epoch milliseconds", () => {
+    assert.equal(parseTimestamp(1446294896000), Date.parse("2015-10-31T12:34:56Z"));
+  });
+  it("refuses impossible dates and times", () => {
+    for (const bad of ["2015-13-01T00:00:00", "2015-02-29T00:00:00", "2015-10-31T24:00:00", "2015-10-31T12:60:00", "2015-10-31", "2015-10-31T12:00:00+19:00", Number.NaN, null, {}]) {
+      assert.ok(Number.isNaN(parseTimestamp(bad)), String(bad));
+    }
+    assert.ok(!Number.isNaN(parseTimestamp("2016-02-29T00:00:00")));
+  });
+});
+
+describe("analyzer: rolling a batch up", () => {
+  it("makes one update per distinct counter key, with per-platform and total donations", () => {
+    // Prepare
+    const records = [
+      record(event()),
+      record(event({ utc_timestamp: "2026-11-21T12:34:01" })),
+      record(event({ utc_timestamp: "2026-11-21T12:35:00" })),
+      record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:10", platform: "Facebook", amount: 10 }),
+      record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:20", platform: "Web", amount: 2.5 }),
+      record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:30", platform: "Facebook", amount: 5 }),
+      record({ raw: "!!" }),
+      record(event({ event_type: "purchase" })),
+    ];
+    // Act
+    const plan = planBatch(records, rules);
+    // Assess
+    assert.equal(plan.received, 8);
+    assert.equal(plan.counted, 6);
+    assert.equal(plan.rejections.length, 2);
+    assert.equal(plan.received, plan.counted + plan.rejections.length);
+    assert.deepEqual(plan.rejectedByReason, { bad_base64: 1, unknown_event: 1 });
+    const view = Object.fromEntries(plan.updates.map((u) => [`${u.pk} ${u.sk}`, [u.count, u.hasSum ? u.sum : undefined]]));
+    assert.deepEqual(view, {
+      "pageViews 2026-11-21T12:34:00.000Z": [2, undefined],
+      "pageViews 2026-11-21T12:35:00.000Z": [1, undefined],
+      "donations 2026-11-21T12:34:00.000Z": [3, 17.5],
+      "donations#platform=Facebook 2026-11-21T12:34:00.000Z": [2, 15],
+      "donations#platform=Web 2026-11-21T12:34:00.000Z": [1, 2.5],
+      "RejectedRecords 2026-11-21T12:34:00.000Z": [2, undefined],
+      "RejectedRecords#reason=bad_base64 2026-11-21T12:34:00.000Z": [1, undefined],
+      "RejectedRecords#reason=unknown_event 2026-11-21T12:34:00.000Z": [1, undefined],
+    });
+    const fb = plan.updates.find((u) => u.pk === "donations#platform=Facebook")!;
+    assert.deepEqual(fb.dimensions, { platform: "Facebook" });
+    assert.deepEqual(fb.marks, [toMark(records[3].sequenceNumber), toMark(records[5].sequenceNumber)]);
+  });
+
+  it("pads sequence numbers so string order is numeric order", () => {
+    assert.ok(toMark("9") < toMark("10"));
+    assert.equal(toMark("49590338271490256608559692538361571095921575989136588898").length, 129);
+  });
+
+  it("encodes dimension values so no two counters share a key", () => {
+    assert.notEqual(counterKey("m", ["a", "b"], ["x&b=y", "z"]), counterKey("m", ["a", "b"], ["x", "y&b=z"]));
+  });
+
+  it("reads the Lambda event's shard, sequence number and arrival time", () => {
+    const r = record(event(), { shardId: "shardId-000000000007", arrivalMs: T0 + 123 });
+    assert.deepEqual(toBatchRecords(kinesisLambdaEvent([r])), [r]);
+  });
+
+  it("keeps rejects as JSON lines under a key fixed by the batch, so a retry overwrites its own object", () => {
+    const plan = planBatch([record({ raw: "%%%%" }), record(event({ event_type: 7 }))], rules);
+    const key = quarantineKey(plan.rejections);
+    assert.match(key, /^rejected\/2026\/11\/21\/shardId-000000000000\/\d+-\d+\.jsonl$/);
+    const lines = quarantineBody(plan.rejections).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.reason), ["bad_base64", "wrong_type"]);
+    assert.equal(lines[0].data, "%%%%");
+    assert.equal(lines[1].sequenceNumber, plan.rejections[1].sequenceNumber);
+  });
+});

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { catalog } from "../dashboards";
+import { chunkDatums, type Datum, datumBytes, forwarderRules, recordDatums, type RecordDatums } from "../functions/forwarder/deltas";
+import { forwardBatch } from "../functions/forwarder/process";
+import { memoryLogger } from "../functions/shared/log";
+import { capturedCloudWatch } from "../local/clients";
+import { counterChange, T0 } from "./factories";
+
+const rules = forwarderRules(catalog);
+const BUCKET = "2026-11-21T12:34:00.000Z";
+
+describe("forwarder: counter changes to increments", () => {
+  it("sends new − old on MODIFY (5 → 9 puts 4) and the whole count on INSERT", () => {
+    const modify = recordDatums(counterChange({ metric: "pageViews", bucket: BUCKET, count: 9, oldCount: 5 }), rules, T0);
+    assert.deepEqual(modify.datums.map((d) => [d.MetricName, d.Value, d.Unit, d.Timestamp.toISOString()]), [["pageViews", 4, "Count", BUCKET]]);
+    const insert = recordDatums(counterChange({ metric: "pageViews", bucket: BUCKET, count: 3 }), rules, T0);
+    assert.deepEqual(insert.datums.map((d) => d.Value), [3]);
+  });
+
+  it("sends count and sum increments with the dimensions of the counter", () => {
+    const r = recordDatums(counterChange({ metric: "donations", bucket: BUCKET, dims: { platform: "Web" }, count: 3, oldCount: 1, sum: 30, oldSum: 10 }), rules, T0);
+    assert.deepEqual(
+      r.datums.map((d) => [d.MetricName, d.Value, d.Dimensions]),
+      [
+        ["donations", 2, [{ Name: "platform", Value: "Web" }]],
+        ["donationsAmount", 20, [{ Name: "platform", Value: "Web" }]],
+      ],
+    );
+  });
+
+  it("sends nothing for REMOVE (TTL expiry) or an unchanged count", () => {
+    assert.deepEqual(recordDatums(counterChange({ metric: "pageViews", bucket: BUCKET, count: 0, oldCount: 9, eventName: "REMOVE" }), rules, T0).datums, []);
+    assert.deepEqual(recordDatums(counterChange({ metric: "pageViews", bucket: BUCKET, count: 9, oldCount: 9 }), rules, T0).datums, []);
+  });
+
+  it("never sends a negative count delta and reports it as an anomaly", () => {
+    const r = recordDatums(counterChange({ metric: "pageViews", bucket: BUCKET, count: 2, oldCount: 5 }), rules, T0);
+    assert.deepEqual(r.datums, []);
+    assert.equal(r.anomalies[0].kind, "negative_delta");
+  });
+
+  it("drops, and reports, an increment CloudWatch would refuse, and a metric the catalog lacks", () => {
+    const old = recordDatums(counterChange({ metric: "pageViews", bucket: "2026-10-01T00:00:00.000Z", count: 1 }), rules, T0);
+    assert.deepEqual(old.datums, []);
+    assert.equal(old.anomalies[0].kind, "invalid_datum");
+    const unknown = recordDatums(counterChange({ metric: "purchases", bucket: BUCKET, count: 1 }), rules, T0);
+    assert.equal(unknown.anomalies[0].kind, "unknown_metric");
+  });
+
+  it("forwards rejected-record counters per reason", () => {
+    const r = recordDatums(counterChange({ metric: "RejectedRecords", bucket: BUCKET, dims: { reason: "not_json" }, count: 2 }), rules, T0);
+    assert.deepEqual(r.datums.map((d) => [d.MetricName, d.Value, d.Dimensions[0].Value]), [["RejectedRecords", 2, "not_json"]]);
+  });
+});
+
+describe("forwarder: batching PutMetricData", () => {
+  const datum = (name: string, value: number, bucket = BUCKET, dims: Datum["Dimensions"] = []): Datum => ({ MetricName: name, Dimensions: dims, Timestamp: new Date(bucket), Value: value, Unit: "Count" });
+  const rec = (seq: string, ...datums: Datum[]): RecordDatums => ({ sequenceNumber: seq, datums, anomalies: [] });
+
+  it("aggregates per (metric, dimensions, timestamp)", () => {
+    const chunks = chunkDatums([rec("1", datum("a", 1)), rec("2", datum("a", 2)), rec("3", datum("a", 4, "2026-11-21T12:35:00Z")), rec("4", datum("a", 8, BUCKET, [{ Name: "p", Value: "x" }]))]);
+    assert.equal(chunks.length, 1);
+    assert.deepEqual(chunks[0].datums.map((d) => d.Value), [3, 4, 8]);
+  });
+
+  it("keeps every call within 1000 datums, in record order, each starting at its first record", () => {
+    const records = Array.from({ length: 2500 }, (_, i) => rec(String(i).padStart(6, "0"), datum(`m${i}`, 1)));
+    const chunks = chunkDatums(records);
+    assert.deepEqual(chunks.map((c) => c.datums.length), [1000, 1000, 500]);
+    assert.deepEqual(chunks.map((c) => c.firstSequence), ["000000", "001000", "002000"]);
+  });
+
+  it("keeps every call within 1 MB", () => {
+    const long = "x".repeat(250);
+    const records = Array.from({ length: 900 }, (_, i) => rec(String(i), datum(`${long}${i}`, 1, BUCKET, Array.from({ length: 5 }, (_, d) => ({ Name: `${long}${d}`, Value: long })))));
+    const chunks = chunkDatums(records);
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) assert.ok(c.bytes <= 1_000_000 && c.datums.reduce((n, d) => n + datumBytes(d), 0) === c.bytes);
+    assert.equal(chunks.reduce((n, c) => n + c.datums.length, 0), 900);
+  });
+
+  it("never splits one record's increments across two calls", () => {
+    const records = [rec("1", ...Array.from({ length: 999 }, (_, i) => datum(`a${i}`, 1))), rec("2", datum("b", 1), datum("c", 1))];
+    const chunks = chunkDatums(records);
+    assert.deepEqual(chunks.map((c) => [c.firstSequence, c.datums.length]), [["1", 999], ["2", 2]]);
+  });
+
+  it("sends each call and, when one fails, reports the first record it covered", async () => {
+    // Prepare: 1,500 distinct counters make two calls; the second fails.
+    const { client, calls } = capturedCloudWatch();
+    let n = 0;
+    client.middlewareStack.add((next) => async (args) => {
+      n += 1;
+      if (n === 2) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $retryable: {} });
+      return next(args);
+    }, { step: "initialize", name: "failSecond", priority: "high" });
+    const records = Array.from({ length: 1500 }, (_, i) => counterChange({ metric: "donations", bucket: BUCKET, dims: { platform: `p${i}` }, count: 1, sum: 5 }));
+    const log = memoryLogger();
+    // Act
+    const result = await forwardBatch(records, { rules, cloudwatch: client, log, now: () => T0 });
+    // Assess: 1,500 records × 2 series = 3,000 datums; the first call carried 1,000 (500 records).
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].input.MetricData?.length, 1000);
+    assert.equal(calls[0].input.Namespace, "RealtimeAnalytics");
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: records[500].dynamodb!.SequenceNumber }]);
+    assert.ok(log.entries.some((e) => e.message === "PutMetricData failed" && e.transient === true));
+  });
+});
