@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { Context, DynamoDBStreamHandler, KinesisStreamHandler } from "aws-lambda";
 import { captureAtBoundary } from "../local/clients";
@@ -16,50 +15,8 @@ import {
 } from "../local/aws";
 import { type ProducedRecord, produce } from "../local/producer";
 import { emulators, type Emulators } from "./emulators";
+import { near, scanCounters, truth } from "./truth";
 
-const METRIC_OF: Record<string, string> = { "page view": "pageViews", click: "clicks", impression: "impressions", donation: "donations" };
-
-/** Ground truth, computed here from the produced events without the analyzer's code. */
-function truth(records: readonly ProducedRecord[]) {
-  const counters = new Map<string, { count: number; sum: number }>();
-  const rejected = new Map<string, number>();
-  const add = (key: string, sum: number) => {
-    const c = counters.get(key) ?? { count: 0, sum: 0 };
-    c.count += 1;
-    c.sum += sum;
-    counters.set(key, c);
-  };
-  for (const r of records) {
-    if (r.badBecause) {
-      rejected.set(r.badBecause, (rejected.get(r.badBecause) ?? 0) + 1);
-      continue;
-    }
-    const e = r.event!;
-    const minute = new Date(Math.floor(Date.parse(`${e.utc_timestamp}Z`) / 60_000) * 60_000).toISOString();
-    const metric = METRIC_OF[e.event_type as string];
-    add(`${metric}|${minute}`, (e.amount as number) ?? 0);
-    if (metric === "donations") add(`${metric}|platform=${e.platform}|${minute}`, e.amount as number);
-  }
-  return { counters, rejected };
-}
-
-async function scanCounters(env: Emulators, table: string) {
-  const items = (await env.clients.dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
-  const counters = new Map<string, { count: number; sum: number }>();
-  const rejected = new Map<string, number>();
-  for (const item of items) {
-    const dims = Object.entries(item.dims?.M ?? {}).map(([k, v]) => `${k}=${v.S}`);
-    const count = Number(item.count.N);
-    if (item.metric.S === "RejectedRecords") {
-      if (dims.length) rejected.set(dims[0].slice("reason=".length), (rejected.get(dims[0].slice("reason=".length)) ?? 0) + count);
-      continue;
-    }
-    counters.set([item.metric.S, ...dims, item.bucket.S].join("|"), { count, sum: Number(item.sum?.N ?? 0) });
-  }
-  return { counters, rejected };
-}
-
-const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
 
 describe("analyzer and forwarder against DynamoDB Local and kinesalite", function () {
   this.timeout(180_000);
@@ -87,6 +44,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
       COUNTER_MODE: "exactly-once",
       BUCKET: "minute",
       COUNTER_TTL_DAYS: "7",
+      AWS_LAMBDA_LOG_LEVEL: "ERROR",
     });
     const a = require("../functions/analyzer/handler");
     const f = require("../functions/forwarder/handler");
@@ -151,7 +109,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
     // Assess
     assert.equal(run.failures, 0);
     const expected = truth(produced);
-    const actual = await scanCounters(env, TABLE);
+    const actual = await scanCounters(env.clients.dynamo, TABLE);
     assert.ok(expected.rejected.size >= 3, "the sample should hold several kinds of bad record");
     assert.deepEqual([...actual.counters.keys()].sort(), [...expected.counters.keys()].sort());
     for (const [key, want] of expected.counters) {
@@ -179,7 +137,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
         sent.set(key, (sent.get(key) ?? 0) + d.Value);
       }
     }
-    const { counters } = await scanCounters(env, TABLE);
+    const { counters } = await scanCounters(env.clients.dynamo, TABLE);
     for (const [key, c] of counters) {
       assert.equal(sent.get(key), c.count, key);
       if (key.startsWith("donations")) {
@@ -192,14 +150,14 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
 
   it("counts nothing twice when Lambda redelivers every batch, whole or in other sizes", async () => {
     // Prepare
-    const before = await scanCounters(env, TABLE);
+    const before = await scanCounters(env.clients.dynamo, TABLE);
     const callsBefore = metricCalls.length;
     // Act: redeliver everything twice, in batches of other sizes (as a retry or a bisection would).
     await runAnalyzer(1000);
     await runAnalyzer(33);
     const forwarded = await runForwarder();
     // Assess
-    const after = await scanCounters(env, TABLE);
+    const after = await scanCounters(env.clients.dynamo, TABLE);
     assert.deepEqual(Object.fromEntries(after.counters), Object.fromEntries(before.counters));
     assert.deepEqual(Object.fromEntries(after.rejected), Object.fromEntries(before.rejected));
     assert.equal(forwarded, 0, "a redelivery must not even touch the table");

@@ -3,8 +3,20 @@ export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 export type LogFields = Record<string, unknown>;
 export type Logger = (level: LogLevel, message: string, fields?: LogFields) => void;
 
-export function jsonLogger(service: string, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+
+/**
+ * Writes entries at or above `minLevel`; by default the level Lambda's `applicationLogLevel`
+ * sets in AWS_LAMBDA_LOG_LEVEL, else INFO.
+ */
+export function jsonLogger(
+  service: string,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+  minLevel: LogLevel = (process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? "INFO",
+): Logger {
+  const min = RANK[minLevel] ?? RANK.INFO;
   return (level, message, fields = {}) => {
+    if (RANK[level] < min) return;
     write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, service, message, ...fields })}\n`);
   };
 }
