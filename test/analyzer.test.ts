@@ -129,7 +129,7 @@ describe("analyzer: rolling a batch up", () => {
     });
     const fb = plan.updates.find((u) => u.pk === "donations#platform=Facebook")!;
     assert.deepEqual(fb.dimensions, { platform: "Facebook" });
-    assert.deepEqual(fb.marks, [toMark(records[3].sequenceNumber), toMark(records[5].sequenceNumber)]);
+    assert.deepEqual(fb.seqs, [records[3].sequenceNumber, records[5].sequenceNumber]);
   });
 
   it("pads sequence numbers so string order is numeric order", () => {

@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent } from "aws-lambda";
-import type { AnalyzerRules } from "../../dashboards/rules";
+import type { AnalyzerRules, CounterRule } from "../../dashboards/rules";
 import { bucketStart, decodeRecord, type RejectReason } from "./decode";
 
 /** A Kinesis record as the analyzer needs it (from the Lambda event or a local poller). */
@@ -39,9 +39,9 @@ export interface CounterUpdate {
   readonly bucketMs: number;
   readonly hasSum: boolean;
   readonly shardId: string;
-  /** Padded sequence numbers of the contributing records, in stream order. */
-  readonly marks: string[];
-  /** Each contributing record's addition to the sum, parallel to `marks`. */
+  /** Sequence numbers of the contributing records, in stream order. */
+  readonly seqs: string[];
+  /** Each contributing record's addition to the sum, parallel to `seqs`. */
   readonly sums: number[];
   count: number;
   sum: number;
@@ -68,57 +68,75 @@ export const counterKey = (metric: string, names: readonly string[], values: rea
   return pk;
 };
 
-/** Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket). */
+const rejectedRules = new WeakMap<AnalyzerRules, { total: CounterRule; byReason: CounterRule }>();
+function rejectedRulesOf(rules: AnalyzerRules) {
+  let r = rejectedRules.get(rules);
+  if (r === undefined) {
+    r = { total: { metric: rules.rejectedMetric, dimensions: [] }, byReason: { metric: rules.rejectedMetric, dimensions: [rules.rejectedDimension] } };
+    rejectedRules.set(rules, r);
+  }
+  return r;
+}
+
+/**
+ * Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket).
+ * Keyed by nested maps (shard → rule → dimension values → bucket) so the hot loop builds no strings.
+ */
 export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules): BatchPlan {
-  const updates = new Map<string, CounterUpdate>();
+  const updates: CounterUpdate[] = [];
+  const index = new Map<string, Map<CounterRule, Map<string, Map<number, CounterUpdate>>>>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
+  const rejected = rejectedRulesOf(rules);
   let counted = 0;
 
-  const add = (shardId: string, mark: string, metric: string, names: readonly string[], values: readonly string[], bucketMs: number, sum: number | undefined) => {
-    const pk = counterKey(metric, names, values);
-    const id = `${shardId}\u0000${pk}\u0000${bucketMs}`;
-    let update = updates.get(id);
+  const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: number) => {
+    let byRule = index.get(shardId);
+    if (byRule === undefined) index.set(shardId, (byRule = new Map()));
+    let byValues = byRule.get(rule);
+    if (byValues === undefined) byRule.set(rule, (byValues = new Map()));
+    const valuesKey = values.length === 0 ? "" : values.length === 1 ? values[0] : values.join("\u0000");
+    let byBucket = byValues.get(valuesKey);
+    if (byBucket === undefined) byValues.set(valuesKey, (byBucket = new Map()));
+    let update = byBucket.get(bucketMs);
     if (update === undefined) {
       const dimensions: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) dimensions[names[i]] = values[i];
+      for (let i = 0; i < rule.dimensions.length; i++) dimensions[rule.dimensions[i]] = values[i];
       update = {
-        pk,
+        pk: counterKey(rule.metric, rule.dimensions, values),
         sk: new Date(bucketMs).toISOString(),
-        metric,
+        metric: rule.metric,
         dimensions,
         bucketMs,
-        hasSum: sum !== undefined,
+        hasSum: rule.sum !== undefined,
         shardId,
-        marks: [],
+        seqs: [],
         sums: [],
         count: 0,
         sum: 0,
       };
-      updates.set(id, update);
+      byBucket.set(bucketMs, update);
+      updates.push(update);
     }
-    update.marks.push(mark);
-    update.sums.push(sum ?? 0);
+    update.seqs.push(seq);
+    update.sums.push(sum);
     update.count += 1;
-    update.sum += sum ?? 0;
+    update.sum += sum;
   };
 
   for (const record of records) {
-    const mark = toMark(record.sequenceNumber);
     const decoded = decodeRecord(record.data, rules, record.arrivalMs);
     if (decoded.ok) {
       counted += 1;
-      for (const c of decoded.contributions) {
-        add(record.shardId, mark, c.rule.metric, c.rule.dimensions, c.dimensionValues, c.bucketMs, c.rule.sum === undefined ? undefined : c.sum);
-      }
+      for (const c of decoded.contributions) add(record.shardId, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
       continue;
     }
     rejections.push({ ...record, reason: decoded.reason, detail: decoded.detail });
     rejectedByReason[decoded.reason] = (rejectedByReason[decoded.reason] ?? 0) + 1;
     // Rejects are counted like any metric (exactly once, by arrival time: their own time may be the problem).
     const bucketMs = bucketStart(record.arrivalMs, rules.bucketSeconds);
-    add(record.shardId, mark, rules.rejectedMetric, [], [], bucketMs, undefined);
-    add(record.shardId, mark, rules.rejectedMetric, [rules.rejectedDimension], [decoded.reason], bucketMs, undefined);
+    add(record.shardId, record.sequenceNumber, rejected.total, [], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, rejected.byReason, [decoded.reason], bucketMs, 0);
   }
-  return { received: records.length, counted, rejections, rejectedByReason, updates: [...updates.values()] };
+  return { received: records.length, counted, rejections, rejectedByReason, updates };
 }

@@ -7,7 +7,7 @@ import {
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { COUNTER_TABLE } from "../shared/table";
-import type { CounterUpdate } from "./aggregate";
+import { type CounterUpdate, toMark } from "./aggregate";
 
 /**
  * `exactly-once`: each item keeps a per-shard high-water mark, so a redelivered record is never
@@ -30,7 +30,7 @@ export interface UpdateOutcome {
   readonly requests: number;
   /** Records this call added to the counter (0 when every record was already applied). */
   readonly applied: number;
-  /** When the update failed: the mark of the first contributing record not applied. */
+  /** When the update failed: the sequence number of the first contributing record not applied. */
   readonly firstUnapplied?: string;
   readonly error?: unknown;
 }
@@ -41,7 +41,7 @@ const MAX_CONDITION_ROUNDS = 5;
 function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
   let count = 0;
   let sum = 0;
-  for (let i = from; i < update.marks.length; i++) {
+  for (let i = from; i < update.seqs.length; i++) {
     count += 1;
     sum += update.sums[i];
   }
@@ -71,10 +71,10 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
   };
   if (options.mode === "exactly-once") {
     names["#wm"] = markAttribute(update.shardId);
-    values[":last"] = { S: update.marks[update.marks.length - 1] };
+    values[":last"] = { S: toMark(update.seqs[update.seqs.length - 1]) };
     set += ", #wm = :last";
     if (expectedMark === undefined) {
-      values[":first"] = { S: update.marks[from] };
+      values[":first"] = { S: toMark(update.seqs[from]) };
       input.ConditionExpression = "attribute_not_exists(#wm) OR #wm < :first";
     } else {
       values[":mark"] = { S: expectedMark };
@@ -112,22 +112,22 @@ export async function applyUpdate(update: CounterUpdate, options: ApplyOptions):
   let expectedMark: string | undefined;
   let requests = 0;
   for (let round = 0; round < MAX_CONDITION_ROUNDS; round++) {
-    if (from >= update.marks.length) return { update, requests, applied: 0 };
+    if (from >= update.seqs.length) return { update, requests, applied: 0 };
     try {
       requests += 1;
       await options.client.send(new UpdateItemCommand(updateInput(update, from, options, expectedMark)));
-      return { update, requests, applied: update.marks.length - from };
+      return { update, requests, applied: update.seqs.length - from };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) && (error as Error)?.name !== "ConditionalCheckFailedException") {
-        return { update, requests, applied: 0, firstUnapplied: update.marks[from], error };
+        return { update, requests, applied: 0, firstUnapplied: update.seqs[from], error };
       }
       try {
         const { mark } = await currentMark(error as ConditionalCheckFailedException, update, options);
         expectedMark = mark;
         if (mark === undefined) continue; // the item went away (TTL): start over unconditionally-new
-        while (from < update.marks.length && update.marks[from] <= mark) from += 1;
+        while (from < update.seqs.length && toMark(update.seqs[from]) <= mark) from += 1;
       } catch (readError) {
-        return { update, requests, applied: 0, firstUnapplied: update.marks[from], error: readError };
+        return { update, requests, applied: 0, firstUnapplied: update.seqs[from], error: readError };
       }
     }
   }
@@ -135,7 +135,7 @@ export async function applyUpdate(update: CounterUpdate, options: ApplyOptions):
     update,
     requests,
     applied: 0,
-    firstUnapplied: update.marks[from],
+    firstUnapplied: update.seqs[from],
     error: new Error(`the high-water mark of ${update.pk} ${update.sk} kept moving for ${MAX_CONDITION_ROUNDS} rounds`),
   };
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { AnalyzerRules, CounterRule } from "../../dashboards/rules";
 
 export type RejectReason =
@@ -42,33 +43,79 @@ export type Decoded =
   | { readonly ok: true; readonly contributions: readonly Contribution[] }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-// ISO 8601 date-time; no zone means UTC (JavaScript's Date.parse would take it as local time).
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
 const reject = (reason: RejectReason, detail: string): Decoded => ({ ok: false, reason, detail });
 
-/** Epoch ms of an ISO 8601 string (zone optional, UTC if absent) or of epoch milliseconds; NaN if neither. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/** Reads `n` decimal digits at `at`, or -1. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Epoch ms of an ISO 8601 date-time (`YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|±HH[:]MM]`; no zone
+ * means UTC, where JavaScript's Date.parse would take local time) or of epoch milliseconds;
+ * NaN if neither. Hand-rolled: it runs once per record on the hot path.
+ */
 export function parseTimestamp(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : Number.NaN;
   if (typeof value !== "string") return Number.NaN;
-  const m = ISO.exec(value);
-  if (!m) return Number.NaN;
-  const [year, month, day, hour, minute, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((p) => (p === undefined ? 0 : Number(p)));
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-  let utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  if (new Date(utc).getUTCDate() !== day) return Number.NaN; // 2024-02-30 and friends
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== "Z") {
-    const sign = zone.startsWith("-") ? -1 : 1;
-    const digits = zone.slice(1).replace(":", "");
-    const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0);
-    if (offsetMinutes > 18 * 60) return Number.NaN;
-    utc -= sign * offsetMinutes * 60_000;
+  const s = value;
+  if (s.length < 16 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58) return Number.NaN; // - - :
+  const sep = s.charCodeAt(10);
+  if (sep !== 84 && sep !== 116 && sep !== 32) return Number.NaN; // T t space
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return Number.NaN;
+  if (day > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1])) return Number.NaN;
+  let i = 16;
+  let second = 0;
+  let ms = 0;
+  if (s.charCodeAt(i) === 58) {
+    second = digits(s, i + 1, 2);
+    if (second < 0 || second > 59) return Number.NaN;
+    i += 3;
+    const dot = s.charCodeAt(i);
+    if (dot === 46 || dot === 44) {
+      let scale = 100;
+      let n = 0;
+      for (i += 1; i < s.length; i++, n++) {
+        const c = s.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) break;
+        ms += c * scale;
+        scale /= 10;
+      }
+      if (n === 0 || n > 9) return Number.NaN;
+      ms = Math.floor(ms);
+    }
   }
-  return utc;
+  let offsetMinutes = 0;
+  if (i < s.length) {
+    const z = s.charCodeAt(i);
+    if ((z === 90 || z === 122) && i + 1 === s.length) {
+      // Z
+    } else if (z === 43 || z === 45) {
+      const hh = digits(s, i + 1, 2);
+      const colon = s.charCodeAt(i + 3) === 58 ? 1 : 0;
+      const rest = s.length - (i + 3 + colon);
+      const mm = rest === 0 ? 0 : rest === 2 ? digits(s, i + 3 + colon, 2) : -1;
+      if (hh < 0 || mm < 0 || mm > 59 || (rest === 0 && colon === 1) || hh * 60 + mm > 18 * 60) return Number.NaN;
+      offsetMinutes = (z === 45 ? -1 : 1) * (hh * 60 + mm);
+    } else {
+      return Number.NaN;
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
 }
 
 export const bucketStart = (epochMs: number, bucketSeconds: number): number =>
@@ -80,13 +127,12 @@ export const bucketStart = (epochMs: number, bucketSeconds: number): number =>
  * judged the same way every time.
  */
 export function decodeRecord(data: string, rules: AnalyzerRules, arrivalMs: number): Decoded {
-  if (data.length % 4 !== 0 || !BASE64.test(data)) return reject("bad_base64", "data is not valid base64");
-  let text: string;
-  try {
-    text = utf8.decode(Buffer.from(data, "base64"));
-  } catch {
-    return reject("bad_utf8", "data is not valid UTF-8");
-  }
+  // Buffer.from skips characters that aren't base64, so a short result means a bad input.
+  const bytes = Buffer.from(data, "base64");
+  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
+  if (data.length % 4 !== 0 || bytes.length !== (data.length / 4) * 3 - padding) return reject("bad_base64", "data is not valid base64");
+  if (!isUtf8(bytes)) return reject("bad_utf8", "data is not valid UTF-8");
+  const text = bytes.toString("utf8");
   let event: unknown;
   try {
     event = JSON.parse(text);

@@ -49,7 +49,7 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
   for (const o of outcomes) {
     writeRequests += o.requests;
     if (o.firstUnapplied === undefined) continue;
-    failedMarks.push(o.firstUnapplied);
+    failedMarks.push(toMark(o.firstUnapplied));
     log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.sk, error: String(o.error), transient: isTransient(o.error) });
   }
   const batchItemFailures: { itemIdentifier: string }[] = [];
