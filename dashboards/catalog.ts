@@ -64,6 +64,8 @@ export function defineCatalog<const C extends CatalogDef>(def: C): C & Catalog {
 
 /** The metric every rejected record is counted in, total and per `reason`. */
 export const REJECTED_METRIC = "RejectedRecords";
+/** The metric every counted record is counted in once, so received = counted + rejected can be checked. */
+export const COUNTED_METRIC = "CountedRecords";
 export const REJECTED_DIMENSION = "reason";
 
 /** CloudWatch metric names for a catalog metric's two series. */

@@ -1,5 +1,5 @@
 import type { AlarmSpec } from "./alarms";
-import { BUCKET_SECONDS, type Bucket, type Catalog, countMetricName, REJECTED_METRIC, sumMetricName } from "./catalog";
+import { BUCKET_SECONDS, type Bucket, type Catalog, COUNTED_METRIC, countMetricName, REJECTED_METRIC, sumMetricName } from "./catalog";
 
 /** CloudWatch's hard limits, checked before anything deploys. */
 export const LIMITS = {
@@ -45,6 +45,7 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
     metricNames.set(name, metricId);
   };
   claim(REJECTED_METRIC, "(pipeline)");
+  claim(COUNTED_METRIC, "(pipeline)");
   for (const [id, metric] of entries) {
     const where = `metric "${id}"`;
     if (!METRIC_ID.test(id)) problems.push(`${where}: ids are letters, digits and _ and start with a letter`);

@@ -1,4 +1,4 @@
-import { BUCKET_SECONDS, type Bucket, type Catalog, REJECTED_DIMENSION, REJECTED_METRIC } from "./catalog";
+import { BUCKET_SECONDS, type Bucket, type Catalog, COUNTED_METRIC, REJECTED_DIMENSION, REJECTED_METRIC } from "./catalog";
 
 /** One counter an event feeds: the total (no dimensions) or a per-dimension split. */
 export interface CounterRule {
@@ -16,6 +16,7 @@ export interface AnalyzerRules {
   /** Event type → counters it feeds. A null-prototype object: no `__proto__` surprises. */
   readonly byEvent: Readonly<Record<string, readonly CounterRule[]>>;
   readonly rejectedMetric: string;
+  readonly countedMetric: string;
   readonly rejectedDimension: string;
 }
 
@@ -35,6 +36,7 @@ export function analyzerRules(options: { catalog: Catalog; bucket?: Bucket }): A
     bucketSeconds: BUCKET_SECONDS[options.bucket ?? catalog.bucket],
     byEvent,
     rejectedMetric: REJECTED_METRIC,
+    countedMetric: COUNTED_METRIC,
     rejectedDimension: REJECTED_DIMENSION,
   };
 }

@@ -5,7 +5,7 @@
  * Generic over N so resource names may be Pulumi outputs here and strings locally.
  */
 import type { AlarmSpec, PipelineNames } from "./alarms";
-import { BUCKET_SECONDS, type Bucket, type Catalog, countMetricName, REJECTED_DIMENSION, REJECTED_METRIC, sumMetricName } from "./catalog";
+import { BUCKET_SECONDS, type Bucket, type Catalog, COUNTED_METRIC, countMetricName, REJECTED_DIMENSION, REJECTED_METRIC, sumMetricName } from "./catalog";
 import { CatalogError, LIMITS } from "./limits";
 
 export interface MetricOptions {
@@ -158,11 +158,12 @@ function healthSection<N>(options: DashboardOptions<N>): Unplaced<N>[] {
       ["AWS/Kinesis", "WriteProvisionedThroughputExceeded", "StreamName", names.stream, { label: "throughput exceeded" }],
     ]),
     graph(
-      "Rejected records",
+      "Records counted and rejected",
       rejectedPeriod,
       "Sum",
       [
-        [catalog.namespace, REJECTED_METRIC, { id: "m1", label: "total" }],
+        [catalog.namespace, COUNTED_METRIC, { id: "m2", label: "counted" }],
+        [catalog.namespace, REJECTED_METRIC, { id: "m1", label: "rejected" }],
         [{ id: "e1", expression: rejectedByReason, label: "" }],
       ],
       annotationsFor(alarms, catalog.namespace, REJECTED_METRIC),

@@ -123,6 +123,7 @@ describe("analyzer: rolling a batch up", () => {
       "donations 2026-11-21T12:34:00.000Z": [3, 17.5],
       "donations#platform=Facebook 2026-11-21T12:34:00.000Z": [2, 15],
       "donations#platform=Web 2026-11-21T12:34:00.000Z": [1, 2.5],
+      "CountedRecords 2026-11-21T12:34:00.000Z": [6, undefined],
       "RejectedRecords 2026-11-21T12:34:00.000Z": [2, undefined],
       "RejectedRecords#reason=bad_base64 2026-11-21T12:34:00.000Z": [1, undefined],
       "RejectedRecords#reason=unknown_event 2026-11-21T12:34:00.000Z": [1, undefined],

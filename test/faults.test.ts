@@ -101,7 +101,8 @@ async function run(mode: CounterMode, seed: number, endpoint: string, admin: Dyn
   const diffs = counterDiff(expected.counters, actual.counters);
   const rejectedDiffs = counterDiff(asCounters(expected.rejected), asCounters(actual.rejected));
   const drift = [...actual.counters.values()].reduce((n, c) => n + c.count, 0) - [...expected.counters.values()].reduce((n, c) => n + c.count, 0);
-  return { exact: diffs.length + rejectedDiffs.length === 0, drift, crashes, throttles: state.throttles, partialFailures: stats.partialFailures, bisections: stats.bisections };
+  const counted = produced.filter((p) => !p.badBecause).length;
+  return { exact: diffs.length + rejectedDiffs.length === 0 && actual.counted === counted, drift, crashes, throttles: state.throttles, partialFailures: stats.partialFailures, bisections: stats.bisections };
 }
 
 describe("fault injection: crashes, redelivery, bisection and throttling", function () {

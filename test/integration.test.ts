@@ -77,7 +77,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
   }
 
   let streamInfo: { arn: string; shardIds: string[] } | undefined;
-  let tableStreamPosition = new Map<string, string | undefined>();
+  const tableStreamPosition = new Map<string, string | undefined>();
 
   async function runForwarder(): Promise<number> {
     let records = 0;
@@ -118,6 +118,10 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
       assert.ok(near(got.sum, want.sum), `${key}: sum ${got.sum} ≠ ${want.sum}`);
     }
     assert.deepEqual(Object.fromEntries(actual.rejected), Object.fromEntries(expected.rejected));
+    // The books balance: received = counted + rejected, from the table's own counters.
+    const rejectedTotal = [...actual.rejected.values()].reduce((a, b) => a + b, 0);
+    assert.equal(actual.counted + rejectedTotal, produced.length);
+    assert.equal(actual.counted, produced.filter((p) => !p.badBecause).length);
     const lines = [...quarantined.values()].flatMap((body) => body.trim().split("\n").map((l) => JSON.parse(l)));
     assert.equal(lines.length, [...expected.rejected.values()].reduce((a, b) => a + b, 0));
     assert.ok(lines.every((l) => l.shardId.startsWith("shardId-") && /^\d+$/.test(l.sequenceNumber) && l.reason && l.data));

@@ -31,16 +31,21 @@ export async function scanCounters(dynamo: DynamoDBClient, table: string) {
   const items = (await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
   const counters = new Map<string, { count: number; sum: number }>();
   const rejected = new Map<string, number>();
+  let counted = 0;
   for (const item of items) {
     const dims = Object.entries(item.dims?.M ?? {}).map(([k, v]) => `${k}=${v.S}`);
     const count = Number(item.count.N);
+    if (item.metric.S === "CountedRecords") {
+      counted += count;
+      continue;
+    }
     if (item.metric.S === "RejectedRecords") {
       if (dims.length) rejected.set(dims[0].slice("reason=".length), (rejected.get(dims[0].slice("reason=".length)) ?? 0) + count);
       continue;
     }
     counters.set([item.metric.S, ...dims, item.bucket.S].join("|"), { count, sum: Number(item.sum?.N ?? 0) });
   }
-  return { counters, rejected };
+  return { counters, rejected, counted };
 }
 
 export const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;

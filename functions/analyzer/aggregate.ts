@@ -68,12 +68,21 @@ export const counterKey = (metric: string, names: readonly string[], values: rea
   return pk;
 };
 
-const rejectedRules = new WeakMap<AnalyzerRules, { total: CounterRule; byReason: CounterRule }>();
-function rejectedRulesOf(rules: AnalyzerRules) {
-  let r = rejectedRules.get(rules);
+interface PipelineRules {
+  readonly counted: CounterRule;
+  readonly rejected: CounterRule;
+  readonly rejectedByReason: CounterRule;
+}
+const pipelineRules = new WeakMap<AnalyzerRules, PipelineRules>();
+function pipelineRulesOf(rules: AnalyzerRules): PipelineRules {
+  let r = pipelineRules.get(rules);
   if (r === undefined) {
-    r = { total: { metric: rules.rejectedMetric, dimensions: [] }, byReason: { metric: rules.rejectedMetric, dimensions: [rules.rejectedDimension] } };
-    rejectedRules.set(rules, r);
+    r = {
+      counted: { metric: rules.countedMetric, dimensions: [] },
+      rejected: { metric: rules.rejectedMetric, dimensions: [] },
+      rejectedByReason: { metric: rules.rejectedMetric, dimensions: [rules.rejectedDimension] },
+    };
+    pipelineRules.set(rules, r);
   }
   return r;
 }
@@ -87,7 +96,7 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
   const index = new Map<string, Map<CounterRule, Map<string, Map<number, CounterUpdate>>>>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
-  const rejected = rejectedRulesOf(rules);
+  const own = pipelineRulesOf(rules);
   let counted = 0;
 
   const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: number) => {
@@ -126,17 +135,18 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
 
   for (const record of records) {
     const decoded = decodeRecord(record.data, rules, record.arrivalMs);
+    // The pipeline's own counters go by arrival time: a rejected record's own time may be the problem.
     if (decoded.ok) {
       counted += 1;
       for (const c of decoded.contributions) add(record.shardId, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
+      add(record.shardId, record.sequenceNumber, own.counted, [], bucketStart(record.arrivalMs, rules.bucketSeconds), 0);
       continue;
     }
     rejections.push({ ...record, reason: decoded.reason, detail: decoded.detail });
     rejectedByReason[decoded.reason] = (rejectedByReason[decoded.reason] ?? 0) + 1;
-    // Rejects are counted like any metric (exactly once, by arrival time: their own time may be the problem).
     const bucketMs = bucketStart(record.arrivalMs, rules.bucketSeconds);
-    add(record.shardId, record.sequenceNumber, rejected.total, [], bucketMs, 0);
-    add(record.shardId, record.sequenceNumber, rejected.byReason, [decoded.reason], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, own.rejected, [], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, own.rejectedByReason, [decoded.reason], bucketMs, 0);
   }
   return { received: records.length, counted, rejections, rejectedByReason, updates };
 }

@@ -1,5 +1,5 @@
 import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
-import { type Catalog, countMetricName, REJECTED_METRIC, sumMetricName, type Unit } from "../../dashboards/catalog";
+import { type Catalog, COUNTED_METRIC, countMetricName, REJECTED_METRIC, sumMetricName, type Unit } from "../../dashboards/catalog";
 import { LIMITS } from "../../dashboards/limits";
 
 export interface Datum {
@@ -21,6 +21,7 @@ export function forwarderRules(catalog: Catalog): ForwarderRules {
     metrics[id] = { count: countMetricName(id), sum: metric.sum === undefined ? undefined : sumMetricName(id, metric), sumUnit: metric.sumUnit ?? "None" };
   }
   metrics[REJECTED_METRIC] = { count: REJECTED_METRIC, sumUnit: "None" };
+  metrics[COUNTED_METRIC] = { count: COUNTED_METRIC, sumUnit: "None" };
   return { namespace: catalog.namespace, metrics };
 }
 
