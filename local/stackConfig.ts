@@ -1,0 +1,39 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+/** The project root (this file lives one level below it). */
+export const ROOT = path.resolve(__dirname, "..");
+
+interface ProjectFile {
+  name: string;
+  config: Record<string, { type: string; default?: unknown }>;
+}
+
+export function projectFile(): ProjectFile {
+  return parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
+}
+
+/**
+ * The config the Pulumi CLI would hand the program for a stack: Pulumi.yaml's defaults under
+ * the project's namespace, then the stack file's values, then `overrides`. Values are strings,
+ * structured ones JSON, as the CLI passes them.
+ */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+  const project = projectFile();
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(project.config)) {
+    if (schema.default !== undefined) values[`${project.name}:${key}`] = schema.default;
+  }
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(file)) Object.assign(values, (parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config);
+  for (const [key, value] of Object.entries(overrides)) {
+    const full = key.includes(":") ? key : `${project.name}:${key}`;
+    if (value === undefined) delete values[full];
+    else values[full] = value;
+  }
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  return config;
+}
+
