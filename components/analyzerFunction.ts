@@ -3,7 +3,7 @@ import type { Bucket } from "../dashboards";
 import type { CounterMode } from "../functions/analyzer/counters";
 import { ANALYZER_ENV } from "../functions/analyzer/settings";
 import type { FunctionSettings, MappingSettings } from "./config";
-import { StreamFunction } from "./streamFunction";
+import { StreamConsumer } from "./streamFunction";
 
 export interface AnalyzerFunctionArgs extends FunctionSettings {
   readonly streamArn: pulumi.Input<string>;
@@ -25,14 +25,8 @@ export interface AnalyzerFunctionArgs extends FunctionSettings {
 export const ANALYZER_ENTRY = "functions/analyzer/handler.ts";
 
 /** The function that rolls stream events up into counters, exactly once per record. */
-export class AnalyzerFunction extends pulumi.ComponentResource {
-  public readonly functionName: pulumi.Output<string>;
-  public readonly functionArn: pulumi.Output<string>;
-  public readonly roleArn: pulumi.Output<string>;
-  public readonly dlqName: pulumi.Output<string>;
-
+export class AnalyzerFunction extends StreamConsumer {
   constructor(name: string, args: AnalyzerFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("analytics:pipeline:AnalyzerFunction", name, {}, opts);
     const counterMode = args.counterMode ?? "exactly-once";
     if (counterMode === "exactly-once" && args.mapping.parallelizationFactor > 1) {
       throw new Error(
@@ -40,8 +34,9 @@ export class AnalyzerFunction extends pulumi.ComponentResource {
           "rely on per-shard order; set it to 1 and add shards for throughput, or use counterMode \"add\"",
       );
     }
-    const fn = new StreamFunction(
-      `${name}-fn`,
+    super(
+      "analytics:pipeline:AnalyzerFunction",
+      name,
       {
         entry: ANALYZER_ENTRY,
         sourceArn: args.streamArn,
@@ -63,12 +58,7 @@ export class AnalyzerFunction extends pulumi.ComponentResource {
           { Sid: "QuarantineRejects", Effect: "Allow", Action: ["s3:PutObject"], Resource: pulumi.interpolate`${args.quarantineArn}/rejected/*` },
         ],
       },
-      { parent: this },
+      opts,
     );
-    this.functionName = fn.functionName;
-    this.functionArn = fn.functionArn;
-    this.roleArn = fn.roleArn;
-    this.dlqName = fn.dlqName;
-    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName });
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionSettings, MappingSettings } from "./config";
-import { StreamFunction } from "./streamFunction";
+import { StreamConsumer } from "./streamFunction";
 
 export interface MetricForwarderArgs extends FunctionSettings {
   readonly tableStreamArn: pulumi.Input<string>;
@@ -14,17 +14,12 @@ export interface MetricForwarderArgs extends FunctionSettings {
 export const FORWARDER_ENTRY = "functions/forwarder/handler.ts";
 
 /** The function that turns counter changes (new − old) into CloudWatch metrics. */
-export class MetricForwarder extends pulumi.ComponentResource {
-  public readonly functionName: pulumi.Output<string>;
-  public readonly functionArn: pulumi.Output<string>;
-  public readonly roleArn: pulumi.Output<string>;
-  public readonly dlqName: pulumi.Output<string>;
-
+export class MetricForwarder extends StreamConsumer {
   constructor(name: string, args: MetricForwarderArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("analytics:pipeline:MetricForwarder", name, {}, opts);
     if (!args.namespace) throw new Error(`MetricForwarder ${name}: namespace must be the catalog's namespace, not empty`);
-    const fn = new StreamFunction(
-      `${name}-fn`,
+    super(
+      "analytics:pipeline:MetricForwarder",
+      name,
       {
         entry: FORWARDER_ENTRY,
         sourceArn: args.tableStreamArn,
@@ -44,12 +39,7 @@ export class MetricForwarder extends pulumi.ComponentResource {
           },
         ],
       },
-      { parent: this },
+      opts,
     );
-    this.functionName = fn.functionName;
-    this.functionArn = fn.functionArn;
-    this.roleArn = fn.roleArn;
-    this.dlqName = fn.dlqName;
-    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName });
   }
 }

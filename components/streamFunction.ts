@@ -151,3 +151,24 @@ export class StreamFunction extends pulumi.ComponentResource {
     });
   }
 }
+
+/**
+ * A stage that is one StreamFunction under its own type: the analyzer and the forwarder.
+ * Publishes the function's name, ARN, role and dead-letter queue.
+ */
+export abstract class StreamConsumer extends pulumi.ComponentResource {
+  public readonly functionName: pulumi.Output<string>;
+  public readonly functionArn: pulumi.Output<string>;
+  public readonly roleArn: pulumi.Output<string>;
+  public readonly dlqName: pulumi.Output<string>;
+
+  protected constructor(type: string, name: string, fnArgs: StreamFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
+    const fn = new StreamFunction(`${name}-fn`, fnArgs, { parent: this });
+    this.functionName = fn.functionName;
+    this.functionArn = fn.functionArn;
+    this.roleArn = fn.roleArn;
+    this.dlqName = fn.dlqName;
+    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName });
+  }
+}

@@ -116,7 +116,10 @@ describe("npm start: the local pipeline end to end", function () {
   it("keeps every rejected line in the quarantine, as JSON lines with its reason", () => {
     const files: string[] = [];
     const walk = (dir: string) => {
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name));
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(dir, e.name));
+        else files.push(path.join(dir, e.name));
+      }
     };
     walk(path.join(out, "quarantine"));
     const lines = files.flatMap((f) => fs.readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l)));
