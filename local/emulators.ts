@@ -96,7 +96,10 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new EmulatorError(`DynamoDB Local exited with code ${code} before it was ready. Its output:\n${output}`));
+      const hint = /jdk\.compiler|source launcher/i.test(output)
+        ? " This Java is a runtime without the compiler the launcher needs: install a JDK, e.g. sudo apt-get install openjdk-17-jdk-headless."
+        : "";
+      reject(new EmulatorError(`DynamoDB Local exited with code ${code} before it was ready.${hint} Its output:\n${output}`));
     });
   });
   child.stdout.removeAllListeners("data");

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { analyzerRules, catalog } from "../dashboards";
 import { counterKey, planBatch, toBatchRecords, toMark } from "../functions/analyzer/aggregate";
 import { bucketStart, decodeRecord, parseTimestamp, REJECT_REASONS, type RejectReason } from "../functions/analyzer/decode";
+import { processBatch } from "../functions/analyzer/process";
 import { quarantineBody, quarantineKey } from "../functions/analyzer/quarantine";
+import { memoryLogger } from "../functions/shared/log";
+import { captureAtBoundary, capturedS3, LOCAL_AWS } from "../local/clients";
 import { b64, event, kinesisLambdaEvent, record, T0 } from "./factories";
 
 const rules = analyzerRules({ catalog });
@@ -155,5 +159,27 @@ describe("analyzer: rolling a batch up", () => {
     assert.deepEqual(lines.map((l) => l.reason), ["bad_base64", "wrong_type"]);
     assert.equal(lines[0].data, "%%%%");
     assert.equal(lines[1].sequenceNumber, plan.rejections[1].sequenceNumber);
+  });
+});
+
+describe("analyzer: a failed write", () => {
+  it("reports the first record the failed counter had not applied, and only that", async () => {
+    // Prepare: the clicks counter is throttled; page views and impressions write fine.
+    const dynamo = new DynamoDBClient({ ...LOCAL_AWS, maxAttempts: 1 });
+    captureAtBoundary<{ Key: { pk: { S: string } } }>(dynamo, (input) => {
+      if (input.Key.pk.S === "clicks") throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ThrottlingException" });
+      return {};
+    });
+    const records = [record(event()), record(event({ event_type: "click" })), record(event({ event_type: "impression" })), record(event({ event_type: "click" }))];
+    const log = memoryLogger();
+    // Act
+    const result = await processBatch(records, { rules, dynamo, s3: capturedS3().client, tableName: "t", quarantineBucket: "q", mode: "exactly-once", ttlDays: 7, log });
+    // Assess
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: records[1].sequenceNumber }]);
+    const failed = log.entries.find((e) => e.message === "counter update failed");
+    assert.equal(failed?.transient, true);
+    const done = log.entries.find((e) => e.message === "batch done");
+    assert.equal(done?.balanced, true);
+    assert.equal(done?.retryFrom, records[1].sequenceNumber);
   });
 });
