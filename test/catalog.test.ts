@@ -51,6 +51,12 @@ describe("the catalog", () => {
     ["an odd period", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 45, evaluationPeriods: 1 } } } }), /period 45s must be 10, 30 or a multiple of 60/],
     ["a period shorter than the bucket", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 1 } } } }, { bucket: "hour" }), /period 60s is not a multiple of the 3600s bucket/],
     ["a sum alarm without a sum", withMetrics({ a: { event: "a", label: "A", alarms: { x: { above: 1, series: "sum", periodSeconds: 60, evaluationPeriods: 1 } } } }), /watches the sum but the metric sums no field/],
+    ["the same field for type and time", withMetrics({ a: { event: "a", label: "A" } }, { events: { typeField: "t", timeField: "t" } }), /typeField and timeField must be two different, non-empty field names/],
+    ["an unknown bucket", withMetrics({ a: { event: "a", label: "A" } }, { bucket: "day" as "hour" }), /bucket "day": use "minute" or "hour"/],
+    ["an empty event type", withMetrics({ a: { event: "", label: "A" } }), /metric "a": event must be a non-empty event type/],
+    ["an empty label", withMetrics({ a: { event: "a", label: "" } }), /metric "a": label must be non-empty/],
+    ["a dimension listed twice", withMetrics({ a: { event: "a", label: "A", dimensions: ["p", "p"] } }), /metric "a": a dimension is listed twice/],
+    ["zero evaluation periods", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 0 } } } }), /evaluationPeriods must be a whole number of at least 1/],
     ["a non-finite bound", withMetrics({ a: { event: "a", label: "A", alarms: { x: { above: Number.NaN, periodSeconds: 60, evaluationPeriods: 1 } } } }), /give exactly one finite bound/],
   ];
   for (const [what, bad, expected] of cases) {

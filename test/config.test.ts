@@ -65,6 +65,13 @@ describe("stack config", () => {
     it(`rejects ${what}, naming the key and the fix`, () => rejects(overrides, ...expected));
   }
 
+  for (const key of Object.keys(CONFIG_KEYS).filter((k) => CONFIG_KEYS[k as keyof typeof CONFIG_KEYS] === "integer")) {
+    it(`rejects a ${key} that isn't a whole number in range`, () => {
+      rejects({ [key]: "many" }, new RegExp(`realtime-analytics:${key} is "many", must be a whole number from -?\\d+ to \\d+.*Fix: pulumi config set ${key} -?\\d+`));
+      rejects({ [key]: -99999999999 }, new RegExp(`realtime-analytics:${key} is "-99999999999"`));
+    });
+  }
+
   it("allows parallelization once exactly-once counting is off", () => {
     assert.equal(parse({ analyzerParallelizationFactor: 4, counterMode: "add" }).analyzer.mapping.parallelizationFactor, 4);
   });
