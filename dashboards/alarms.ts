@@ -72,6 +72,7 @@ export const alarmKey = (metricId: string, alarmName: string): string => `${metr
 /** The catalog's threshold alarms, thresholds overridden where the stack says so. */
 export function catalogAlarms<N>(options: AlarmOptions<N>): AlarmSpec<N>[] {
   const { catalog, stack, thresholds = {} } = options;
+  const bucketSeconds = BUCKET_SECONDS[options.bucket ?? catalog.bucket];
   const specs: AlarmSpec<N>[] = [];
   for (const [metricId, metric] of Object.entries(catalog.metrics)) {
     for (const [alarmName, def] of Object.entries(metric.alarms ?? {})) {
@@ -86,7 +87,7 @@ export function catalogAlarms<N>(options: AlarmOptions<N>): AlarmSpec<N>[] {
         metricName: series === "sum" ? sumMetricName(metricId, metric) : countMetricName(metricId),
         dimensions: {},
         statistic: def.statistic ?? "Sum",
-        period: def.periodSeconds,
+        period: def.periodSeconds ?? bucketSeconds,
         evaluationPeriods: def.evaluationPeriods,
         datapointsToAlarm: def.datapointsToAlarm ?? def.evaluationPeriods,
         threshold: thresholds[alarmKey(metricId, alarmName)] ?? bound.threshold,

@@ -20,7 +20,8 @@ export type AlarmDef = Bound & {
   readonly series?: "count" | "sum";
   /** @default "Sum" */
   readonly statistic?: Statistic;
-  readonly periodSeconds: number;
+  /** One datapoint per period. @default the bucket (60 for minute, 3600 for hour), so the alarm follows the bucket setting */
+  readonly periodSeconds?: number;
   readonly evaluationPeriods: number;
   /** @default evaluationPeriods */
   readonly datapointsToAlarm?: number;
@@ -91,7 +92,6 @@ export const catalog = defineCatalog({
       alarms: {
         low: {
           below: 5,
-          periodSeconds: 60,
           evaluationPeriods: 3,
           missingData: "breaching",
           description: "Fewer page views than expected: the site or the producers may be down.",
@@ -109,10 +109,9 @@ export const catalog = defineCatalog({
       alarms: {
         stalled: {
           below: 1,
-          periodSeconds: 300,
-          evaluationPeriods: 3,
+          evaluationPeriods: 15,
           missingData: "breaching",
-          description: "No donation for 15 minutes.",
+          description: "No donation for 15 buckets in a row (15 minutes with minute buckets).",
         },
       },
     },

@@ -66,6 +66,7 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
     }
     for (const [alarmName, alarm] of Object.entries(metric.alarms ?? {})) {
       const at = `${where} alarm "${alarmName}"`;
+      const period = alarm.periodSeconds ?? bucketSeconds;
       const bounds = [alarm.below, alarm.atOrBelow, alarm.above, alarm.atOrAbove].filter((b) => b !== undefined);
       if (bounds.length !== 1 || !Number.isFinite(bounds[0])) {
         problems.push(`${at}: give exactly one finite bound (below, atOrBelow, above or atOrAbove)`);
@@ -73,14 +74,14 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
       if (alarm.series === "sum" && metric.sum === undefined) problems.push(`${at}: watches the sum but the metric sums no field`);
       problems.push(
         ...windowProblems(at, {
-          period: alarm.periodSeconds,
+          period,
           evaluationPeriods: alarm.evaluationPeriods,
           datapointsToAlarm: alarm.datapointsToAlarm ?? alarm.evaluationPeriods,
         }),
       );
-      if (alarm.periodSeconds % bucketSeconds !== 0) {
+      if (period % bucketSeconds !== 0) {
         problems.push(
-          `${at}: period ${alarm.periodSeconds}s is not a multiple of the ${bucketSeconds}s bucket, so every other period would have no data; use a multiple of ${bucketSeconds}`,
+          `${at}: period ${period}s is not a multiple of the ${bucketSeconds}s bucket, so every other period would have no data; use a multiple of ${bucketSeconds}`,
         );
       }
     }

@@ -27,9 +27,16 @@ const withMetrics = (metrics: Record<string, MetricDef>, extra: Partial<Catalog>
   defineCatalog({ namespace: "Test", events: { typeField: "type", timeField: "time" }, metrics, ...extra });
 
 describe("the catalog", () => {
-  it("ships a sound default catalog", () => {
+  it("ships a sound default catalog, with minute or hour buckets", () => {
     assert.deepEqual(catalogProblems(catalog), []);
     assert.deepEqual(catalogProblems(catalog, { bucket: "minute" }), []);
+    assert.deepEqual(catalogProblems(catalog, { bucket: "hour" }), []);
+  });
+
+  it("gives an alarm without a period one datapoint per bucket", () => {
+    const hourly = buildAlarms({ catalog, stack: "qa", names, bucket: "hour" });
+    assert.equal(hourly.find((a) => a.name === "qa-pageViews-low")!.period, 3600);
+    assert.equal(buildAlarms({ catalog, stack: "qa", names }).find((a) => a.name === "qa-donations-stalled")!.period, 60);
   });
 
   it("rejects at compile time an alarm with two bounds", () => {

@@ -242,6 +242,18 @@ for (const stack of ["dev", "prod"] as const) {
   });
 }
 
+describe("index.ts with hour buckets", () => {
+  it("deploys the default catalog with hourly alarm periods", async () => {
+    const run = await runProgram("dev", { bucket: "hour" });
+    const alarms = run.mocks.ofType(T.alarm);
+    const low = alarms.find((a) => a.inputs.name === "dev-pageViews-low")!;
+    assert.equal(low.inputs.period, 3600);
+    assert.equal(run.mocks.one(T.fn, "analyzer").inputs.environment.variables.BUCKET, "hour");
+    const body = json(run.mocks.one(T.dashboard).inputs.dashboardBody);
+    assert.ok(body.widgets.filter((w: { type: string }) => w.type === "metric").every((w: { properties: { period: number } }) => w.properties.period >= 60));
+  });
+});
+
 describe("function bundles", () => {
   for (const entry of [ANALYZER_ENTRY, FORWARDER_ENTRY]) {
     it(`${entry} bundles to the same bytes twice, with the catalog inside`, () => {
