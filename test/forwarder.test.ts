@@ -43,6 +43,9 @@ describe("forwarder: counter changes to increments", () => {
     const old = recordDatums(counterChange({ metric: "pageViews", bucket: "2026-10-01T00:00:00.000Z", count: 1 }), rules, T0);
     assert.deepEqual(old.datums, []);
     assert.equal(old.anomalies[0].kind, "invalid_datum");
+    const unparseable = recordDatums(counterChange({ metric: "pageViews", bucket: "not a bucket", count: 1 }), rules, T0);
+    assert.deepEqual(unparseable.datums, []);
+    assert.equal(unparseable.anomalies[0].kind, "invalid_datum");
     const unknown = recordDatums(counterChange({ metric: "purchases", bucket: BUCKET, count: 1 }), rules, T0);
     assert.equal(unknown.anomalies[0].kind, "unknown_metric");
   });

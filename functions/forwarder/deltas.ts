@@ -48,7 +48,7 @@ const AHEAD_MS = 2 * 3600 * 1000;
 function datumProblem(d: Datum, nowMs: number): string | undefined {
   if (!Number.isFinite(d.Value) || Math.abs(d.Value) > MAX_VALUE || (d.Value !== 0 && Math.abs(d.Value) < MIN_MAGNITUDE)) return `value ${d.Value} is out of CloudWatch's range`;
   const t = d.Timestamp.getTime();
-  if (Number.isNaN(t) || t < nowMs - BACK_MS || t > nowMs + AHEAD_MS) return `timestamp ${d.Timestamp.toISOString?.()} is outside 14 days back to 2 hours ahead`;
+  if (Number.isNaN(t) || t < nowMs - BACK_MS || t > nowMs + AHEAD_MS) return `timestamp ${Number.isNaN(t) ? "(not a date)" : d.Timestamp.toISOString()} is outside 14 days back to 2 hours ahead`;
   if (d.Dimensions.length > LIMITS.dimensionsPerMetric) return `${d.Dimensions.length} dimensions`;
   for (const dim of d.Dimensions) if (!dim.Value || dim.Value.length > 1024) return `dimension ${dim.Name} value is empty or too long`;
   return undefined;
@@ -136,19 +136,20 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
   };
   for (const record of records) {
     if (record.datums.length === 0) continue;
+    const keys = record.datums.map(datumKey);
     let newDatums = 0;
     let newBytes = 0;
-    for (const d of record.datums) {
-      if (!current?.index.has(datumKey(d))) {
+    record.datums.forEach((d, i) => {
+      if (!current?.index.has(keys[i])) {
         newDatums += 1;
         newBytes += datumBytes(d);
       }
-    }
+    });
     if (current && (current.datums.length + newDatums > maxDatums || current.bytes + newBytes > maxBytes)) flush();
     current ??= { firstSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
     current.records += 1;
-    for (const d of record.datums) {
-      const key = datumKey(d);
+    for (const [i, d] of record.datums.entries()) {
+      const key = keys[i];
       const at = current.index.get(key);
       if (at === undefined) {
         current.index.set(key, current.datums.length);
