@@ -36,28 +36,27 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
   for (const r of plan.rejections) {
     log("WARN", "record rejected", { shardId: r.shardId, sequenceNumber: r.sequenceNumber, reason: r.reason, detail: r.detail });
   }
-  const failedMarks: string[] = [];
+  // Sequence numbers of the first record each failed part did not apply; all come from this batch.
+  const failed: string[] = [];
   let quarantineKey: string | undefined;
   try {
     quarantineKey = await quarantine(deps.s3, deps.quarantineBucket, plan.rejections);
   } catch (error) {
     log("ERROR", "quarantine write failed", { error: String(error), transient: isTransient(error) });
-    failedMarks.push(toMark(plan.rejections[0].sequenceNumber));
+    failed.push(plan.rejections[0].sequenceNumber);
   }
   const outcomes = await applyUpdates(plan.updates, { client: deps.dynamo, tableName: deps.tableName, mode: deps.mode, ttlDays: deps.ttlDays });
   let writeRequests = 0;
   for (const o of outcomes) {
     writeRequests += o.requests;
     if (o.firstUnapplied === undefined) continue;
-    failedMarks.push(toMark(o.firstUnapplied));
+    failed.push(o.firstUnapplied);
     log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.sk, error: String(o.error), transient: isTransient(o.error) });
   }
   const batchItemFailures: { itemIdentifier: string }[] = [];
-  if (failedMarks.length > 0) {
-    const first = failedMarks.reduce((a, b) => (b < a ? b : a));
-    const record = records.find((r) => toMark(r.sequenceNumber) === first);
-    // Unreachable unless a mark was built from outside the batch; retrying the whole batch is then the safe answer.
-    batchItemFailures.push({ itemIdentifier: record?.sequenceNumber ?? records[0].sequenceNumber });
+  if (failed.length > 0) {
+    // Padded, sequence numbers compare as numbers: the lowest is where Lambda must resume.
+    batchItemFailures.push({ itemIdentifier: failed.reduce((a, b) => (toMark(b) < toMark(a) ? b : a)) });
   }
   const rejected = plan.rejections.length;
   log(plan.received === plan.counted + rejected ? "INFO" : "ERROR", "batch done", {
