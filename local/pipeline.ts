@@ -61,31 +61,30 @@ const NAMES: PipelineNames<string> = {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function settingsFor(stack: string): PipelineSettings {
+/** The stack's validated settings, and the region its alarm mail and widgets name, as deployed. */
+function stackSettings(stack: string): { settings: PipelineSettings; region: string } {
   const config = stackConfig(stack);
-  return parseConfig((key) => config[`${PROJECT}:${key}`], catalog);
+  return { settings: parseConfig((key) => config[`${PROJECT}:${key}`], catalog), region: config["aws:region"] ?? LOCAL_AWS.region };
 }
 
 export async function runLocal(options: LocalRunOptions): Promise<Summary> {
   const say = options.say ?? (() => undefined);
   const stack = options.stack ?? "dev";
-  const settings = settingsFor(stack);
+  const { settings, region } = stackSettings(stack);
   const emulators: Emulator[] = [];
   try {
     say("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
     const [dynamo, kinesis] = await Promise.all([startDynamoDBLocal(), startKinesalite()]);
     emulators.push(dynamo, kinesis);
-    return await run(localClients({ dynamo: dynamo.endpoint, kinesis: kinesis.endpoint }), dynamo.endpoint, settings, { ...options, stack, say });
+    return await run(localClients({ dynamo: dynamo.endpoint, kinesis: kinesis.endpoint }), dynamo.endpoint, settings, { ...options, stack, say, region });
   } finally {
     await Promise.all(emulators.map((e) => e.stop()));
   }
 }
 
-async function run(clients: LocalClients, dynamoEndpoint: string, settings: PipelineSettings, options: LocalRunOptions & { stack: string; say: (line: string) => void }): Promise<Summary> {
-  const { say } = options;
+async function run(clients: LocalClients, dynamoEndpoint: string, settings: PipelineSettings, options: LocalRunOptions & { stack: string; say: (line: string) => void; region: string }): Promise<Summary> {
+  const { say, region } = options;
   const out = options.outDir;
-  // Alarm mail and dashboard widgets name the stack's region, as they would deployed.
-  const region = stackConfig(options.stack)["aws:region"] ?? LOCAL_AWS.region;
   fs.mkdirSync(path.join(out, "quarantine"), { recursive: true });
   const store = new MetricStore();
   const sentDatums: unknown[] = [];
@@ -279,20 +278,25 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
   const rejected = totalOf(REJECTED_METRIC, "none");
 
   // Books: received = counted + rejected, and what CloudWatch got equals what the table holds.
-  const problems: string[] = [];
-  if (put !== counted + rejected) problems.push(`received ${put} ≠ counted ${counted} + rejected ${rejected}`);
-  const sentTotal = (metricName: string, dims: Record<string, string>, bucket: string) =>
-    store.datums
-      .filter((d) => d.namespace === catalog.namespace && d.metricName === metricName && new Date(d.timestamp).toISOString() === bucket && JSON.stringify(d.dimensions) === JSON.stringify(dims))
-      .reduce((n, d) => n + d.value, 0);
+  const booksProblems = put === counted + rejected ? [] : [`received ${put} ≠ counted ${counted} + rejected ${rejected}`];
+  const metricProblems: string[] = [];
+  // What CloudWatch got, summed once per (metric, bucket, dimensions); the forwarder sorts dimensions by name.
+  const seriesKey = (metricName: string, bucket: string, dims: Record<string, string>) => `${metricName}\u0000${bucket}\u0000${JSON.stringify(dims)}`;
+  const sent = new Map<string, number>();
+  for (const d of store.datums) {
+    if (d.namespace !== catalog.namespace) continue;
+    const key = seriesKey(d.metricName, new Date(d.timestamp).toISOString(), d.dimensions);
+    sent.set(key, (sent.get(key) ?? 0) + d.value);
+  }
+  const sentTotal = (metricName: string, dims: Record<string, string>, bucket: string) => sent.get(seriesKey(metricName, bucket, dims)) ?? 0;
   for (const c of counters) {
     const dims = Object.fromEntries(Object.entries(c.dimensions).sort(([a], [b]) => a.localeCompare(b)));
     const sentCount = sentTotal(c.metric, dims, c.bucket);
-    if (sentCount !== c.count) problems.push(`${c.metric} ${JSON.stringify(dims)} ${c.bucket}: metrics sum to ${sentCount}, the counter holds ${c.count}`);
+    if (sentCount !== c.count) metricProblems.push(`${c.metric} ${JSON.stringify(dims)} ${c.bucket}: metrics sum to ${sentCount}, the counter holds ${c.count}`);
     const metric = (catalog.metrics as Record<string, MetricDef>)[c.metric];
     if (c.sum !== undefined && metric) {
       const sentSum = sentTotal(sumMetricName(c.metric, metric), dims, c.bucket);
-      if (Math.abs(sentSum - c.sum) > 1e-6 * Math.max(1, Math.abs(c.sum))) problems.push(`${c.metric} ${JSON.stringify(dims)} ${c.bucket}: sum metrics add to ${sentSum}, the counter holds ${c.sum}`);
+      if (Math.abs(sentSum - c.sum) > 1e-6 * Math.max(1, Math.abs(c.sum))) metricProblems.push(`${c.metric} ${JSON.stringify(dims)} ${c.bucket}: sum metrics add to ${sentSum}, the counter holds ${c.sum}`);
     }
   }
 
@@ -320,8 +324,8 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
     counted,
     rejected: { total: rejected, byReason },
     deadLettered: analyzerStats.deadLettered + forwarderStats.deadLettered,
-    balanced: put === counted + rejected,
-    metricsMatchCounters: problems.every((p) => p.startsWith("received")),
+    balanced: booksProblems.length === 0,
+    metricsMatchCounters: metricProblems.length === 0,
   };
   const write = (name: string, value: unknown) => fs.writeFileSync(path.join(out, name), `${JSON.stringify(value, null, 2)}\n`);
   write("summary.json", summary);
@@ -334,6 +338,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
     path.join(out, "dashboard.html"),
     renderDashboardHtml({ dashboards, store, title: `${options.stack} · ${catalog.namespace} (local run)`, generatedAt: new Date(finished).toISOString() }),
   );
+  const problems = [...booksProblems, ...metricProblems];
   if (problems.length > 0) throw new BooksError(`the books do not balance:\n  - ${problems.slice(0, 20).join("\n  - ")}${problems.length > 20 ? `\n  - ... and ${problems.length - 20} more` : ""}`);
   return summary;
 }
