@@ -12,6 +12,9 @@ export const LIMITS = {
   actionsPerAlarm: 5,
   metricsPerMathAlarm: 10,
   nameLength: 255,
+  /** CloudWatch accepts datapoints from 14 days back to 2 hours ahead. */
+  datapointMaxAgeMs: 14 * 24 * 3600 * 1000,
+  datapointMaxAheadMs: 2 * 3600 * 1000,
 } as const;
 
 export class CatalogError extends Error {

@@ -1,19 +1,8 @@
 import { isUtf8 } from "node:buffer";
+import { LIMITS } from "../../dashboards/limits";
 import type { AnalyzerRules, CounterRule } from "../../dashboards/rules";
 
-export type RejectReason =
-  | "bad_base64"
-  | "bad_utf8"
-  | "not_json"
-  | "not_object"
-  | "missing_field"
-  | "wrong_type"
-  | "bad_timestamp"
-  | "outside_window"
-  | "unknown_event"
-  | "not_finite";
-
-export const REJECT_REASONS: readonly RejectReason[] = [
+export const REJECT_REASONS = [
   "bad_base64",
   "bad_utf8",
   "not_json",
@@ -24,11 +13,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "outside_window",
   "unknown_event",
   "not_finite",
-];
-
-/** CloudWatch accepts datapoints from 14 days back to 2 hours ahead. */
-export const WINDOW_BACK_MS = 14 * 24 * 3600 * 1000;
-export const WINDOW_AHEAD_MS = 2 * 3600 * 1000;
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** One counter a record adds to. */
 export interface Contribution {
@@ -151,7 +137,7 @@ export function decodeRecord(data: string, rules: AnalyzerRules, arrivalMs: numb
   if (typeof rawTime !== "string" && typeof rawTime !== "number") return reject("wrong_type", `${rules.timeField} is ${typeof rawTime}`);
   const time = parseTimestamp(rawTime);
   if (Number.isNaN(time)) return reject("bad_timestamp", String(rawTime).slice(0, 100));
-  if (time < arrivalMs - WINDOW_BACK_MS || time > arrivalMs + WINDOW_AHEAD_MS) {
+  if (time < arrivalMs - LIMITS.datapointMaxAgeMs || time > arrivalMs + LIMITS.datapointMaxAheadMs) {
     return reject("outside_window", `${new Date(time).toISOString()} is outside 14 days back to 2 hours ahead of arrival`);
   }
   const bucketMs = bucketStart(time, rules.bucketSeconds);

@@ -42,13 +42,11 @@ const num = (v: AttributeValue | undefined): number => (v?.N === undefined ? 0 :
 // CloudWatch rejects values outside this range (and a whole call with them).
 const MAX_VALUE = 1.174271e108;
 const MIN_MAGNITUDE = 8.515920e-109;
-const BACK_MS = 14 * 24 * 3600 * 1000;
-const AHEAD_MS = 2 * 3600 * 1000;
 
 function datumProblem(d: Datum, nowMs: number): string | undefined {
   if (!Number.isFinite(d.Value) || Math.abs(d.Value) > MAX_VALUE || (d.Value !== 0 && Math.abs(d.Value) < MIN_MAGNITUDE)) return `value ${d.Value} is out of CloudWatch's range`;
   const t = d.Timestamp.getTime();
-  if (Number.isNaN(t) || t < nowMs - BACK_MS || t > nowMs + AHEAD_MS) return `timestamp ${Number.isNaN(t) ? "(not a date)" : d.Timestamp.toISOString()} is outside 14 days back to 2 hours ahead`;
+  if (Number.isNaN(t) || t < nowMs - LIMITS.datapointMaxAgeMs || t > nowMs + LIMITS.datapointMaxAheadMs) return `timestamp ${Number.isNaN(t) ? "(not a date)" : d.Timestamp.toISOString()} is outside 14 days back to 2 hours ahead`;
   if (d.Dimensions.length > LIMITS.dimensionsPerMetric) return `${d.Dimensions.length} dimensions`;
   for (const dim of d.Dimensions) if (!dim.Value || dim.Value.length > 1024) return `dimension ${dim.Name} value is empty or too long`;
   return undefined;
