@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
-import type { Context, DynamoDBStreamHandler, KinesisStreamHandler } from "aws-lambda";
+import type { Context, DynamoDBRecord, DynamoDBStreamHandler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
 import { parseConfig, type PipelineSettings, PROJECT } from "../components/config";
 import { buildAlarms, buildDashboards, catalog, COUNTED_METRIC, type MetricDef, type PipelineNames, REJECTED_METRIC, sumMetricName } from "../dashboards";
 import { COUNTER_TABLE } from "../functions/shared/table";
@@ -88,7 +88,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
   fs.mkdirSync(path.join(out, "quarantine"), { recursive: true });
   const store = new MetricStore();
   const sentDatums: unknown[] = [];
-  const deadLetters: string[] = [];
+  const deadLetters: { queue: string; function: string; reason: string; batchSize: number; startSequenceNumber?: string; endSequenceNumber?: string }[] = [];
   const started = Date.now();
 
   // The stream and the table, with the components' settings.
@@ -150,8 +150,9 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
       throw error;
     }
   };
-  const deadLetter = (role: string, queue: string) => (batch: { sequenceNumber: string }[], reason: string) => {
-    deadLetters.push(JSON.stringify({ queue, function: role, reason, batchSize: batch.length, startSequenceNumber: batch[0]?.sequenceNumber, endSequenceNumber: batch[batch.length - 1]?.sequenceNumber }));
+  // What Lambda sends the on-failure destination: the batch's shard range, not its records.
+  const deadLetter = <R>(role: string, queue: string, idOf: (r: R) => string) => (batch: R[], reason: string) => {
+    deadLetters.push({ queue, function: role, reason, batchSize: batch.length, startSequenceNumber: idOf(batch[0]), endSequenceNumber: idOf(batch[batch.length - 1]) });
   };
 
   const pollKinesisShard = async (shardId: string) => {
@@ -175,12 +176,12 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
       const records = buffer.map((r) => toKinesisLambdaRecord(r, shardId, stream.arn));
       lambdaMetric(NAMES.analyzerFunction, "IteratorAge", Date.now() - records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000);
       await deliverShard({
-        records: records.map((r) => ({ ...r, sequenceNumber: r.kinesis.sequenceNumber })),
+        records,
         idOf: (r) => r.kinesis.sequenceNumber,
         mapping: { ...mappingFor(m), batchSize: records.length },
         stats: analyzerStats,
         invoke: (batch) => invokeMeasured(NAMES.analyzerFunction, async () => (await analyzerModule.handler(kinesisEvent(batch), context, () => undefined)) ?? undefined),
-        onFailure: deadLetter("analyzer", NAMES.analyzerDlq),
+        onFailure: deadLetter("analyzer", NAMES.analyzerDlq, (r: KinesisStreamRecord) => r.kinesis.sequenceNumber),
       });
     }
   };
@@ -197,7 +198,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
         positions.set(shardId, records[records.length - 1].dynamodb?.SequenceNumber);
         got += records.length;
         for (let i = 0; i < records.length; i += m.batchSize) {
-          const batch = records.slice(i, i + m.batchSize).map((r) => ({ ...toDynamoDBLambdaRecord(r, tableStreamArn), sequenceNumber: r.dynamodb?.SequenceNumber ?? "" }));
+          const batch = records.slice(i, i + m.batchSize).map((r) => toDynamoDBLambdaRecord(r, tableStreamArn));
           const newest = Math.max(...batch.map((r) => (r.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000));
           lambdaMetric(NAMES.forwarderFunction, "IteratorAge", Math.max(0, Date.now() - newest));
           await deliverShard({
@@ -206,7 +207,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
             mapping: { ...mappingFor(m), batchSize: batch.length },
             stats: forwarderStats,
             invoke: (b) => invokeMeasured(NAMES.forwarderFunction, async () => (await forwarderModule.handler(dynamoDBStreamEvent(b), context, () => undefined)) ?? undefined),
-            onFailure: deadLetter("forwarder", NAMES.forwarderDlq),
+            onFailure: deadLetter("forwarder", NAMES.forwarderDlq, (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber ?? ""),
           });
         }
       }
@@ -248,7 +249,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
   say(`forwarder: ${forwarderStats.invocations} invocations, ${sentDatums.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
   const finished = Date.now();
   for (const queue of [NAMES.analyzerDlq, NAMES.forwarderDlq]) {
-    const depth = deadLetters.filter((l) => JSON.parse(l).queue === queue).length;
+    const depth = deadLetters.filter((l) => l.queue === queue).length;
     store.put({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, timestamp: finished, value: depth });
   }
 
@@ -333,7 +334,7 @@ async function run(clients: LocalClients, dynamoEndpoint: string, settings: Pipe
   write("metrics.json", sentDatums);
   write("alarms.json", alarms);
   fs.writeFileSync(path.join(out, "emails.txt"), emails.join("\n\n---\n\n"));
-  if (deadLetters.length > 0) fs.writeFileSync(path.join(out, "dead-letters.jsonl"), `${deadLetters.join("\n")}\n`);
+  if (deadLetters.length > 0) fs.writeFileSync(path.join(out, "dead-letters.jsonl"), `${deadLetters.map((l) => JSON.stringify(l)).join("\n")}\n`);
   fs.writeFileSync(
     path.join(out, "dashboard.html"),
     renderDashboardHtml({ dashboards, store, title: `${options.stack} · ${catalog.namespace} (local run)`, generatedAt: new Date(finished).toISOString() }),
