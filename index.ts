@@ -1,11 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, Pipeline, PROJECT } from "./components";
-import { catalog } from "./dashboards";
+import { loadCatalog } from "./catalog";
+import { Pipeline } from "./components";
+import { parseConfig, PROJECT } from "./config";
 
-// Validate every key before declaring a single resource: a bad value stops here, by name.
+// Validate every key and load every pipeline's catalog before declaring a single resource:
+// a bad value stops here, by name.
 const config = new pulumi.Config(PROJECT);
-const settings = parseConfig((key) => config.get(key), catalog);
+const configured = parseConfig((key) => config.get(key), (name) => loadCatalog(name));
 const stack = pulumi.getStack();
 const awsConfig = new pulumi.Config("aws");
 const region = awsConfig.get("region");
@@ -18,14 +20,22 @@ const provider = new aws.Provider("aws", {
   defaultTags: { tags: { project: PROJECT, stack, "managed-by": "pulumi" } },
 });
 
-const pipeline = new Pipeline("analytics", { catalog, settings, stack, region }, { providers: [provider] });
+const built = configured.map(({ name, catalog, settings }) => new Pipeline(name, { catalog, settings, stack, region }, { providers: [provider] }));
 
-export const streamName = pipeline.streamName;
-export const streamArn = pipeline.streamArn;
-export const counterTableName = pipeline.tableName;
-export const quarantineBucket = pipeline.quarantineBucket;
-export const analyzerFunctionName = pipeline.analyzerFunctionName;
-export const forwarderFunctionName = pipeline.forwarderFunctionName;
-export const alarmTopicArn = pipeline.alarmTopicArn;
-export const dashboards = pulumi.all(pipeline.dashboardNames);
-export const alarms = pipeline.alarmNames;
+/** Per pipeline, by name: what producers write to and what operators open. */
+export const pipelines = Object.fromEntries(
+  built.map((p, i) => [
+    configured[i].name,
+    {
+      streamName: p.streamName,
+      streamArn: p.streamArn,
+      counterTableName: p.tableName,
+      quarantineBucket: p.quarantineBucket,
+      analyzerFunctionName: p.analyzerFunctionName,
+      forwarderFunctionName: p.forwarderFunctionName,
+      alarmTopicArn: p.alarmTopicArn,
+      dashboards: p.dashboardNames,
+      alarms: p.alarmNames,
+    },
+  ]),
+);

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Bucket } from "../dashboards";
+import type { Catalog, Granularity } from "../catalog/schema";
+import type { FunctionSettings, MappingSettings } from "../config/stack";
 import type { CounterMode } from "../functions/analyzer/counters";
 import { ANALYZER_ENV } from "../functions/analyzer/settings";
-import type { FunctionSettings, MappingSettings } from "./config";
+import { functionArchive } from "./bundle";
 import { StreamConsumer } from "./streamFunction";
 
 export interface AnalyzerFunctionArgs extends FunctionSettings {
+  /** The pipeline's catalog: embedded in the bundle, it decides what is counted. */
+  readonly catalog: Catalog;
+  readonly granularity: Granularity;
   readonly streamArn: pulumi.Input<string>;
   readonly tableArn: pulumi.Input<string>;
   readonly tableName: pulumi.Input<string>;
@@ -14,15 +18,11 @@ export interface AnalyzerFunctionArgs extends FunctionSettings {
   readonly mapping: MappingSettings;
   /** @default "exactly-once" */
   readonly counterMode?: CounterMode;
-  /** @default "minute" */
-  readonly bucket?: Bucket;
   /** Days a counter bucket lives before DynamoDB's TTL removes it. @default 30 */
   readonly counterTtlDays?: number;
   /** @default 14 */
   readonly logRetentionDays?: number;
 }
-
-export const ANALYZER_ENTRY = "functions/analyzer/handler.ts";
 
 /** The function that rolls stream events up into counters, exactly once per record. */
 export class AnalyzerFunction extends StreamConsumer {
@@ -38,7 +38,7 @@ export class AnalyzerFunction extends StreamConsumer {
       "analytics:pipeline:AnalyzerFunction",
       name,
       {
-        entry: ANALYZER_ENTRY,
+        code: functionArchive("analyzer", args.catalog),
         sourceArn: args.streamArn,
         sourceKind: "kinesis",
         mapping: args.mapping,
@@ -49,7 +49,7 @@ export class AnalyzerFunction extends StreamConsumer {
           [ANALYZER_ENV.tableName]: args.tableName,
           [ANALYZER_ENV.quarantineBucket]: args.quarantineName,
           [ANALYZER_ENV.mode]: counterMode,
-          [ANALYZER_ENV.bucket]: args.bucket ?? "minute",
+          [ANALYZER_ENV.granularity]: args.granularity,
           [ANALYZER_ENV.ttlDays]: String(args.counterTtlDays ?? 30),
         },
         statements: [

@@ -2,27 +2,46 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
+import type { Catalog } from "../catalog/schema";
 
 /** The project root: entry points and esbuild's output paths are relative to it, never absolute. */
 const ROOT = path.resolve(__dirname, "..");
+
+/** Each deployable function: the module and the factory that wires it from its environment and catalog. */
+export const FUNCTIONS = {
+  analyzer: { module: "./functions/analyzer/handler", factory: "analyzerHandler" },
+  forwarder: { module: "./functions/forwarder/handler", factory: "forwarderHandler" },
+} as const;
+export type FunctionKind = keyof typeof FUNCTIONS;
 
 export interface Bundle {
   readonly code: string;
   readonly sha256: string;
 }
 
+/**
+ * The generated entry of one pipeline's function: the factory called once per container with
+ * the pipeline's catalog embedded as data, so the bundle counts exactly that catalog.
+ */
+export function entrySource(kind: FunctionKind, catalog: Catalog): string {
+  const { module, factory } = FUNCTIONS[kind];
+  return `import { ${factory} } from "${module}";\nexport const handler = ${factory}(${JSON.stringify(catalog)});\n`;
+}
+
 const cache = new Map<string, Bundle>();
 
 /**
- * Bundles one Lambda entry point with esbuild, in process, at program time. The bytes depend
- * only on the sources and the pinned esbuild, so an unchanged function shows no diff in preview.
+ * Bundles one pipeline's function with esbuild, in process, at program time. The bytes depend
+ * only on the sources, the catalog and the pinned esbuild, so an unchanged function shows no
+ * diff in preview.
  */
-export function bundleFunction(entry: string, options: { fresh?: boolean } = {}): Bundle {
-  const cached = options.fresh ? undefined : cache.get(entry);
+export function bundleFunction(kind: FunctionKind, catalog: Catalog, options: { fresh?: boolean } = {}): Bundle {
+  const contents = entrySource(kind, catalog);
+  const cached = options.fresh ? undefined : cache.get(contents);
   if (cached) return cached;
   const result = buildSync({
     absWorkingDir: ROOT,
-    entryPoints: [entry],
+    stdin: { contents, resolveDir: ROOT, sourcefile: `${kind}.entry.ts`, loader: "ts" },
     bundle: true,
     platform: "node",
     target: "node22",
@@ -36,11 +55,11 @@ export function bundleFunction(entry: string, options: { fresh?: boolean } = {})
   });
   const code = result.outputFiles[0].text;
   const bundle = { code, sha256: createHash("sha256").update(code).digest("hex") };
-  cache.set(entry, bundle);
+  cache.set(contents, bundle);
   return bundle;
 }
 
 /** The deployable archive: one `index.js`, so the handler is `index.handler`. */
-export function functionArchive(entry: string): pulumi.asset.AssetArchive {
-  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundleFunction(entry).code) });
+export function functionArchive(kind: FunctionKind, catalog: Catalog): pulumi.asset.AssetArchive {
+  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundleFunction(kind, catalog).code) });
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { COUNTER_TABLE } from "../functions/shared/table";
+import { COUNTER_TABLE } from "../catalog/item";
 
 export interface CounterTableArgs {
   /** Refuse deletes of the table (turn on for prod). @default false */

@@ -1,6 +1,6 @@
 export * from "./alerting";
 export * from "./analyzerFunction";
-export * from "./config";
+export * from "./bundle";
 export * from "./counterTable";
 export * from "./eventStream";
 export * from "./metricForwarder";

@@ -1,27 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { FunctionSettings, MappingSettings } from "./config";
+import type { Catalog } from "../catalog/schema";
+import type { FunctionSettings, MappingSettings } from "../config/stack";
+import { functionArchive } from "./bundle";
 import { StreamConsumer } from "./streamFunction";
 
 export interface MetricForwarderArgs extends FunctionSettings {
+  /** The pipeline's catalog: embedded in the bundle; its namespace is the only one the function may put metrics in. */
+  readonly catalog: Catalog;
   readonly tableStreamArn: pulumi.Input<string>;
-  /** The catalog's namespace: the only one the function may put metrics in. */
-  readonly namespace: string;
   readonly mapping: MappingSettings;
   /** @default 14 */
   readonly logRetentionDays?: number;
 }
 
-export const FORWARDER_ENTRY = "functions/forwarder/handler.ts";
-
 /** The function that turns counter changes (new − old) into CloudWatch metrics. */
 export class MetricForwarder extends StreamConsumer {
   constructor(name: string, args: MetricForwarderArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (!args.namespace) throw new Error(`MetricForwarder ${name}: namespace must be the catalog's namespace, not empty`);
+    if (!args.catalog.namespace) throw new Error(`MetricForwarder ${name}: the catalog's namespace must not be empty`);
     super(
       "analytics:pipeline:MetricForwarder",
       name,
       {
-        entry: FORWARDER_ENTRY,
+        code: functionArchive("forwarder", args.catalog),
         sourceArn: args.tableStreamArn,
         sourceKind: "dynamodb",
         mapping: args.mapping,
@@ -35,7 +35,7 @@ export class MetricForwarder extends StreamConsumer {
             Action: ["cloudwatch:PutMetricData"],
             // PutMetricData has no resource-level permissions; the namespace condition is the fence.
             Resource: "*",
-            Condition: { StringEquals: { "cloudwatch:namespace": args.namespace } },
+            Condition: { StringEquals: { "cloudwatch:namespace": args.catalog.namespace } },
           },
         ],
       },

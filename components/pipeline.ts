@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { assertNoProblems, type Catalog, catalogProblems } from "../dashboards";
+import { assertNoProblems, catalogProblems } from "../catalog/limits";
+import type { Catalog } from "../catalog/schema";
+import type { PipelineSettings } from "../config/stack";
 import { AnalyzerFunction } from "./analyzerFunction";
 import { Alerting } from "./alerting";
-import type { PipelineSettings } from "./config";
 import { CounterTable } from "./counterTable";
 import { EventStream } from "./eventStream";
 import { MetricForwarder } from "./metricForwarder";
@@ -10,15 +11,19 @@ import { Monitoring } from "./monitoring";
 import { QuarantineStore } from "./quarantineStore";
 
 export interface PipelineArgs {
+  /** What this pipeline counts, forwards, draws and alarms on; embedded in its functions. */
   readonly catalog: Catalog;
   readonly settings: PipelineSettings;
-  /** The stack name: prefixes alarm and dashboard names. */
+  /** The stack name: with the pipeline's name, it starts every alarm and dashboard name. */
   readonly stack: string;
   /** The region dashboards' widgets read from. */
   readonly region: string;
 }
 
-/** The whole pipeline: stream → analyzer → counter table → forwarder → metrics, alarms, dashboards. */
+/**
+ * One pipeline: stream → analyzer → counter table → forwarder → metrics, alarms, dashboards.
+ * Its name (the catalog's) starts every child's name, so several pipelines share a stack.
+ */
 export class Pipeline extends pulumi.ComponentResource {
   public readonly streamName: pulumi.Output<string>;
   public readonly streamArn: pulumi.Output<string>;
@@ -33,7 +38,7 @@ export class Pipeline extends pulumi.ComponentResource {
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("analytics:pipeline:Pipeline", name, {}, opts);
     const { catalog, settings: s } = args;
-    assertNoProblems("the metric catalog", catalogProblems(catalog, { bucket: s.bucket }));
+    assertNoProblems(`the catalog of pipeline ${name}`, catalogProblems(catalog, { granularity: s.granularity }));
 
     const stream = new EventStream(`${name}-events`, { mode: s.stream.mode, shardCount: s.stream.shardCount, retentionHours: s.stream.retentionHours }, { parent: this });
     const table = new CounterTable(`${name}-counters`, { deletionProtection: s.protectData }, { parent: this });
@@ -41,6 +46,8 @@ export class Pipeline extends pulumi.ComponentResource {
     const analyzer = new AnalyzerFunction(
       `${name}-analyzer`,
       {
+        catalog,
+        granularity: s.granularity,
         streamArn: stream.arn,
         tableArn: table.arn,
         tableName: table.name,
@@ -50,7 +57,6 @@ export class Pipeline extends pulumi.ComponentResource {
         memoryMb: s.analyzer.memoryMb,
         timeoutSeconds: s.analyzer.timeoutSeconds,
         counterMode: s.counterMode,
-        bucket: s.bucket,
         counterTtlDays: s.counterTtlDays,
         logRetentionDays: s.logRetentionDays,
       },
@@ -59,8 +65,8 @@ export class Pipeline extends pulumi.ComponentResource {
     const forwarder = new MetricForwarder(
       `${name}-forwarder`,
       {
+        catalog,
         tableStreamArn: table.streamArn,
-        namespace: catalog.namespace,
         mapping: s.forwarder.mapping,
         memoryMb: s.forwarder.memoryMb,
         timeoutSeconds: s.forwarder.timeoutSeconds,
@@ -72,20 +78,21 @@ export class Pipeline extends pulumi.ComponentResource {
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
-        catalog,
         stack: args.stack,
+        pipeline: name,
+        catalog,
+        granularity: s.granularity,
         region: args.region,
-        names: {
-          analyzerFunction: analyzer.functionName,
-          forwarderFunction: forwarder.functionName,
-          analyzerDlq: analyzer.dlqName,
-          forwarderDlq: forwarder.dlqName,
-          table: table.name,
+        resources: {
           stream: stream.name,
+          table: table.name,
+          functions: [
+            { role: "analyzer", functionName: analyzer.functionName, dlqName: analyzer.dlqName },
+            { role: "forwarder", functionName: forwarder.functionName, dlqName: forwarder.dlqName },
+          ],
         },
         topicArn: alerting.topicArn,
         thresholds: s.alarmThresholds,
-        bucket: s.bucket,
         iteratorAgeMs: s.iteratorAgeAlarmMs,
         rejectedThreshold: s.rejectedRecordsAlarmThreshold,
       },

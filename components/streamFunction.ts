@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { functionArchive } from "./bundle";
-import type { MappingSettings } from "./config";
+import type { MappingSettings } from "../config/stack";
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -12,8 +11,8 @@ export interface PolicyStatement {
 }
 
 export interface StreamFunctionArgs {
-  /** The handler's source, relative to the project root (bundled by esbuild). */
-  readonly entry: string;
+  /** The function's code: one `index.js` exporting `handler` (see `functionArchive`). */
+  readonly code: pulumi.asset.Archive;
   /** The stream the mapping reads: a Kinesis stream or a DynamoDB table stream. */
   readonly sourceArn: pulumi.Input<string>;
   readonly sourceKind: "kinesis" | "dynamodb";
@@ -104,7 +103,7 @@ export class StreamFunction extends pulumi.ComponentResource {
     const fn = new aws.lambda.Function(
       `${name}-function`,
       {
-        code: functionArchive(args.entry),
+        code: args.code,
         handler: "index.handler",
         runtime: "nodejs22.x",
         architectures: ["arm64"],

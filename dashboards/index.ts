@@ -1,5 +1,4 @@
 export * from "./alarms";
-export * from "./catalog";
-export * from "./limits";
-export * from "./rules";
+export * from "./health";
+export * from "./pipeline";
 export * from "./widgets";

@@ -1,5 +1,6 @@
 import type { KinesisStreamEvent } from "aws-lambda";
-import type { AnalyzerRules, CounterRule } from "../../dashboards/rules";
+import { bucketKey, counterKey, valuesKey } from "../../catalog/item";
+import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
 import { bucketStart, decodeRecord, type RejectReason } from "./decode";
 
 /** A Kinesis record as the analyzer needs it (from the Lambda event or a local poller). */
@@ -56,38 +57,6 @@ export interface BatchPlan {
 }
 
 /**
- * Kinesis sequence numbers are decimal strings of up to 129 digits; zero-padded to a fixed
- * width they compare correctly as strings, which is what DynamoDB's `<` on strings does.
- */
-export const MARK_WIDTH = 129;
-export const toMark = (sequenceNumber: string): string => sequenceNumber.padStart(MARK_WIDTH, "0");
-
-export const counterKey = (metric: string, names: readonly string[], values: readonly string[]): string => {
-  let pk = metric;
-  for (let i = 0; i < names.length; i++) pk += `${i === 0 ? "#" : "&"}${names[i]}=${encodeURIComponent(values[i])}`;
-  return pk;
-};
-
-interface PipelineRules {
-  readonly counted: CounterRule;
-  readonly rejected: CounterRule;
-  readonly rejectedByReason: CounterRule;
-}
-const pipelineRules = new WeakMap<AnalyzerRules, PipelineRules>();
-function pipelineRulesOf(rules: AnalyzerRules): PipelineRules {
-  let r = pipelineRules.get(rules);
-  if (r === undefined) {
-    r = {
-      counted: { metric: rules.countedMetric, dimensions: [] },
-      rejected: { metric: rules.rejectedMetric, dimensions: [] },
-      rejectedByReason: { metric: rules.rejectedMetric, dimensions: [rules.rejectedDimension] },
-    };
-    pipelineRules.set(rules, r);
-  }
-  return r;
-}
-
-/**
  * Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket).
  * Keyed by nested maps (shard → rule → dimension values → bucket) so the hot loop builds no strings.
  */
@@ -96,7 +65,6 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
   const index = new Map<string, Map<CounterRule, Map<string, Map<number, CounterUpdate>>>>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
-  const own = pipelineRulesOf(rules);
   let counted = 0;
 
   const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: number) => {
@@ -104,16 +72,16 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
     if (byRule === undefined) index.set(shardId, (byRule = new Map()));
     let byValues = byRule.get(rule);
     if (byValues === undefined) byRule.set(rule, (byValues = new Map()));
-    const valuesKey = values.length === 0 ? "" : values.length === 1 ? values[0] : values.join("\u0000");
-    let byBucket = byValues.get(valuesKey);
-    if (byBucket === undefined) byValues.set(valuesKey, (byBucket = new Map()));
+    const key = valuesKey(values);
+    let byBucket = byValues.get(key);
+    if (byBucket === undefined) byValues.set(key, (byBucket = new Map()));
     let update = byBucket.get(bucketMs);
     if (update === undefined) {
       const dimensions: Record<string, string> = {};
       for (let i = 0; i < rule.dimensions.length; i++) dimensions[rule.dimensions[i]] = values[i];
       update = {
         pk: counterKey(rule.metric, rule.dimensions, values),
-        sk: new Date(bucketMs).toISOString(),
+        sk: bucketKey(bucketMs),
         metric: rule.metric,
         dimensions,
         bucketMs,
@@ -139,14 +107,14 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
     if (decoded.ok) {
       counted += 1;
       for (const c of decoded.contributions) add(record.shardId, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
-      add(record.shardId, record.sequenceNumber, own.counted, [], bucketStart(record.arrivalMs, rules.bucketSeconds), 0);
+      add(record.shardId, record.sequenceNumber, rules.counted, [], bucketStart(record.arrivalMs, rules.bucketSeconds), 0);
       continue;
     }
     rejections.push({ ...record, reason: decoded.reason, detail: decoded.detail });
     rejectedByReason[decoded.reason] = (rejectedByReason[decoded.reason] ?? 0) + 1;
     const bucketMs = bucketStart(record.arrivalMs, rules.bucketSeconds);
-    add(record.shardId, record.sequenceNumber, own.rejected, [], bucketMs, 0);
-    add(record.shardId, record.sequenceNumber, own.rejectedByReason, [decoded.reason], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, rules.rejected, [], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, rules.rejectedByReason, [decoded.reason], bucketMs, 0);
   }
   return { received: records.length, counted, rejections, rejectedByReason, updates };
 }

@@ -6,8 +6,8 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { COUNTER_TABLE } from "../shared/table";
-import { type CounterUpdate, toMark } from "./aggregate";
+import { COUNTER_TABLE, ITEM, markAttribute, toMark } from "../../catalog/item";
+import type { CounterUpdate } from "./aggregate";
 
 /**
  * `exactly-once`: each item keeps a per-shard high-water mark, so a redelivered record is never
@@ -35,7 +35,6 @@ export interface UpdateOutcome {
   readonly error?: unknown;
 }
 
-export const markAttribute = (shardId: string): string => `wm_${shardId}`;
 const MAX_CONDITION_ROUNDS = 5;
 
 function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
@@ -45,7 +44,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     count += 1;
     sum += update.sums[i];
   }
-  const names: Record<string, string> = { "#count": "count", "#metric": "metric", "#dims": "dims", "#bucket": "bucket", "#exp": COUNTER_TABLE.ttlAttribute };
+  const names: Record<string, string> = { "#count": ITEM.count, "#metric": ITEM.metric, "#dims": ITEM.dimensions, "#bucket": ITEM.bucket, "#exp": ITEM.expiresAt };
   const dims: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(update.dimensions)) dims[k] = { S: v };
   const values: Record<string, AttributeValue> = {
@@ -57,7 +56,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
   };
   let add = "ADD #count :n";
   if (update.hasSum) {
-    names["#sum"] = "sum";
+    names["#sum"] = ITEM.sum;
     values[":s"] = { N: String(sum) };
     add += ", #sum :s";
   }

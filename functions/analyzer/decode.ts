@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
-import { LIMITS } from "../../dashboards/limits";
-import type { AnalyzerRules, CounterRule } from "../../dashboards/rules";
+import { LIMITS } from "../../catalog/limits";
+import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
 
 export const REJECT_REASONS = [
   "bad_base64",

@@ -1,34 +1,24 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamHandler } from "aws-lambda";
-import { catalog } from "../../dashboards/catalog";
-import { analyzerRules } from "../../dashboards/rules";
-import { jsonLogger } from "../shared/log";
-import { toBatchRecords } from "./aggregate";
-import { processBatch } from "./process";
+import { analyzerRules } from "../../catalog/rules";
+import type { Catalog } from "../../catalog/schema";
+import { jsonLogger, logLevel } from "../shared/log";
+import { createAnalyzerHandler } from "./process";
 import { analyzerEnv } from "./settings";
 
-// Created once per container and reused across invocations; endpoints come from the default
-// chain, so AWS_ENDPOINT_URL_DYNAMODB points the same code at a local emulator.
-const env = analyzerEnv(process.env);
-const dynamo = new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" });
-const s3 = new S3Client({ maxAttempts: 4 });
-const rules = analyzerRules({ catalog, bucket: env.bucket });
-const log = jsonLogger("analyzer");
-
-/** The module's clients, exposed so a local run can observe them at the SDK boundary. */
-export const clients = { dynamo, s3 };
-
-export const handler: KinesisStreamHandler = async (event) => {
-  const result = await processBatch(toBatchRecords(event), {
-    rules,
-    dynamo,
-    s3,
-    tableName: env.tableName,
-    quarantineBucket: env.quarantineBucket,
-    mode: env.mode,
-    ttlDays: env.ttlDays,
-    log,
+/**
+ * The deployed analyzer: its bundle's entry calls this once per container with the pipeline's
+ * catalog. Reads the environment once; clients come from the default chain, so
+ * AWS_ENDPOINT_URL_DYNAMODB points the same code at a local emulator.
+ */
+export function analyzerHandler(catalog: Catalog): KinesisStreamHandler {
+  const env = analyzerEnv(process.env);
+  return createAnalyzerHandler({
+    rules: analyzerRules({ catalog, granularity: env.granularity }),
+    dynamo: new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" }),
+    s3: new S3Client({ maxAttempts: 4 }),
+    settings: env,
+    log: jsonLogger("analyzer", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) }),
   });
-  return { batchItemFailures: result.batchItemFailures };
-};
+}

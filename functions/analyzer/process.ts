@@ -1,20 +1,28 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { AnalyzerRules } from "../../dashboards/rules";
-import { isTransient, type Logger } from "../shared/log";
-import { type BatchRecord, planBatch, toMark } from "./aggregate";
-import { applyUpdates, type CounterMode } from "./counters";
+import type { KinesisStreamHandler } from "aws-lambda";
+import { toMark } from "../../catalog/item";
+import type { AnalyzerRules } from "../../catalog/rules";
+import { isTransient, type Logger, withFields } from "../shared/log";
+import { type BatchRecord, planBatch, toBatchRecords } from "./aggregate";
+import { applyUpdates } from "./counters";
 import { quarantine } from "./quarantine";
+import type { AnalyzerSettings } from "./settings";
 
 export interface AnalyzerDeps {
   readonly rules: AnalyzerRules;
   readonly dynamo: DynamoDBClient;
   readonly s3: S3Client;
-  readonly tableName: string;
-  readonly quarantineBucket: string;
-  readonly mode: CounterMode;
-  readonly ttlDays: number;
+  readonly settings: AnalyzerSettings;
   readonly log: Logger;
+}
+
+/** The analyzer's Lambda handler over its dependencies; every log entry carries the request id. */
+export function createAnalyzerHandler(deps: AnalyzerDeps): KinesisStreamHandler {
+  return async (event, context) => {
+    const result = await processBatch(toBatchRecords(event), { ...deps, log: withFields(deps.log, { requestId: context.awsRequestId }) });
+    return { batchItemFailures: result.batchItemFailures };
+  };
 }
 
 export interface BatchResult {
@@ -31,7 +39,7 @@ export interface BatchResult {
  * failed write reports the first record not fully applied so Lambda retries from there.
  */
 export async function processBatch(records: readonly BatchRecord[], deps: AnalyzerDeps): Promise<BatchResult> {
-  const { log } = deps;
+  const { log, settings } = deps;
   const plan = planBatch(records, deps.rules);
   for (const r of plan.rejections) {
     log("WARN", "record rejected", { shardId: r.shardId, sequenceNumber: r.sequenceNumber, reason: r.reason, detail: r.detail });
@@ -40,12 +48,12 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
   const failed: string[] = [];
   let quarantineKey: string | undefined;
   try {
-    quarantineKey = await quarantine(deps.s3, deps.quarantineBucket, plan.rejections);
+    quarantineKey = await quarantine(deps.s3, settings.quarantineBucket, plan.rejections);
   } catch (error) {
     log("ERROR", "quarantine write failed", { error: String(error), transient: isTransient(error) });
     failed.push(plan.rejections[0].sequenceNumber);
   }
-  const outcomes = await applyUpdates(plan.updates, { client: deps.dynamo, tableName: deps.tableName, mode: deps.mode, ttlDays: deps.ttlDays });
+  const outcomes = await applyUpdates(plan.updates, { client: deps.dynamo, tableName: settings.tableName, mode: settings.mode, ttlDays: settings.ttlDays });
   let writeRequests = 0;
   for (const o of outcomes) {
     writeRequests += o.requests;

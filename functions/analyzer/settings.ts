@@ -1,23 +1,28 @@
-import type { Bucket } from "../../dashboards/catalog";
+import { GRANULARITIES, type Granularity } from "../../catalog/schema";
 import type { CounterMode } from "./counters";
 
-/** The environment the analyzer component sets; read once, failing loudly on a bad deploy. */
-export interface AnalyzerEnv {
+/** What the analyzer needs beyond its catalog and clients: where to write, and how. */
+export interface AnalyzerSettings {
   readonly tableName: string;
   readonly quarantineBucket: string;
   readonly mode: CounterMode;
-  readonly bucket: Bucket;
   readonly ttlDays: number;
+}
+
+/** The environment the analyzer component sets. */
+export interface AnalyzerEnv extends AnalyzerSettings {
+  readonly granularity: Granularity;
 }
 
 export const ANALYZER_ENV = {
   tableName: "COUNTER_TABLE",
   quarantineBucket: "QUARANTINE_BUCKET",
   mode: "COUNTER_MODE",
-  bucket: "BUCKET",
+  granularity: "GRANULARITY",
   ttlDays: "COUNTER_TTL_DAYS",
 } as const;
 
+/** Reads the analyzer's environment once, failing loudly on a bad deploy. */
 export function analyzerEnv(env: NodeJS.ProcessEnv): AnalyzerEnv {
   const get = (key: string): string => {
     const value = env[key];
@@ -26,9 +31,9 @@ export function analyzerEnv(env: NodeJS.ProcessEnv): AnalyzerEnv {
   };
   const mode = get(ANALYZER_ENV.mode);
   if (mode !== "exactly-once" && mode !== "add") throw new Error(`${ANALYZER_ENV.mode} must be "exactly-once" or "add", not "${mode}"`);
-  const bucket = get(ANALYZER_ENV.bucket);
-  if (bucket !== "minute" && bucket !== "hour") throw new Error(`${ANALYZER_ENV.bucket} must be "minute" or "hour", not "${bucket}"`);
+  const granularity = get(ANALYZER_ENV.granularity) as Granularity;
+  if (!GRANULARITIES.includes(granularity)) throw new Error(`${ANALYZER_ENV.granularity} must be ${GRANULARITIES.join(" or ")}, not "${granularity}"`);
   const ttlDays = Number(get(ANALYZER_ENV.ttlDays));
   if (!Number.isInteger(ttlDays) || ttlDays < 1) throw new Error(`${ANALYZER_ENV.ttlDays} must be a whole number of days`);
-  return { tableName: get(ANALYZER_ENV.tableName), quarantineBucket: get(ANALYZER_ENV.quarantineBucket), mode, bucket, ttlDays };
+  return { tableName: get(ANALYZER_ENV.tableName), quarantineBucket: get(ANALYZER_ENV.quarantineBucket), mode, granularity, ttlDays };
 }

@@ -1,6 +1,8 @@
-import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
-import { type Catalog, COUNTED_METRIC, countMetricName, REJECTED_METRIC, sumMetricName, type Unit } from "../../dashboards/catalog";
-import { LIMITS } from "../../dashboards/limits";
+import type { DynamoDBRecord } from "aws-lambda";
+import { decodeCounter, type ItemImage } from "../../catalog/item";
+import { LIMITS } from "../../catalog/limits";
+import type { ForwarderRules } from "../../catalog/rules";
+import type { Unit } from "../../catalog/schema";
 
 export interface Datum {
   readonly MetricName: string;
@@ -8,21 +10,6 @@ export interface Datum {
   readonly Timestamp: Date;
   readonly Value: number;
   readonly Unit: Unit;
-}
-
-export interface ForwarderRules {
-  readonly namespace: string;
-  readonly metrics: Readonly<Record<string, { readonly count: string; readonly sum?: string; readonly sumUnit: Unit }>>;
-}
-
-export function forwarderRules(catalog: Catalog): ForwarderRules {
-  const metrics: Record<string, { count: string; sum?: string; sumUnit: Unit }> = Object.create(null);
-  for (const [id, metric] of Object.entries(catalog.metrics)) {
-    metrics[id] = { count: countMetricName(id), sum: metric.sum === undefined ? undefined : sumMetricName(id, metric), sumUnit: metric.sumUnit ?? "None" };
-  }
-  metrics[REJECTED_METRIC] = { count: REJECTED_METRIC, sumUnit: "None" };
-  metrics[COUNTED_METRIC] = { count: COUNTED_METRIC, sumUnit: "None" };
-  return { namespace: catalog.namespace, metrics };
 }
 
 export interface Anomaly {
@@ -36,8 +23,6 @@ export interface RecordDatums {
   readonly datums: readonly Datum[];
   readonly anomalies: readonly Anomaly[];
 }
-
-const num = (v: AttributeValue | undefined): number => (v?.N === undefined ? 0 : Number(v.N));
 
 // CloudWatch rejects values outside this range (and a whole call with them).
 const MAX_VALUE = 1.174271e108;
@@ -61,30 +46,29 @@ export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowM
   const anomalies: Anomaly[] = [];
   const datums: Datum[] = [];
   if (record.eventName !== "INSERT" && record.eventName !== "MODIFY") return { sequenceNumber, datums, anomalies };
-  const image = record.dynamodb?.NewImage;
-  const old = record.dynamodb?.OldImage;
-  const metricId = image?.metric?.S;
-  const bucket = image?.bucket?.S;
-  if (!image || metricId === undefined || bucket === undefined) {
+  const counter = decodeCounter(record.dynamodb?.NewImage as ItemImage | undefined);
+  if (counter === undefined) {
     anomalies.push({ sequenceNumber, kind: "malformed_image", detail: "the new image lacks metric or bucket" });
     return { sequenceNumber, datums, anomalies };
   }
+  const { metric: metricId, bucket } = counter;
   const names = rules.metrics[metricId];
   if (names === undefined) {
     anomalies.push({ sequenceNumber, kind: "unknown_metric", detail: `metric "${metricId}" is not in the catalog` });
     return { sequenceNumber, datums, anomalies };
   }
-  const Dimensions = Object.entries(image.dims?.M ?? {})
-    .map(([Name, v]) => ({ Name, Value: v.S ?? "" }))
+  const old = decodeCounter(record.dynamodb?.OldImage as ItemImage | undefined);
+  const Dimensions = Object.entries(counter.dimensions)
+    .map(([Name, Value]) => ({ Name, Value }))
     .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   const Timestamp = new Date(bucket);
-  const series: [string | undefined, string, Unit][] = [
+  const series: [string | undefined, "count" | "sum", Unit][] = [
     [names.count, "count", "Count"],
     [names.sum, "sum", names.sumUnit],
   ];
   for (const [MetricName, attribute, unit] of series) {
     if (MetricName === undefined) continue;
-    const delta = num(image[attribute]) - num(old?.[attribute]);
+    const delta = (counter[attribute] ?? 0) - (old?.[attribute] ?? 0);
     if (delta === 0) continue;
     if (delta < 0 && attribute === "count") {
       anomalies.push({ sequenceNumber, kind: "negative_delta", detail: `${metricId} ${bucket} ${attribute} went down by ${-delta}` });

@@ -1,19 +1,18 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { DynamoDBStreamHandler } from "aws-lambda";
-import { catalog } from "../../dashboards/catalog";
-import { jsonLogger } from "../shared/log";
-import { forwarderRules } from "./deltas";
-import { forwardBatch } from "./process";
+import { forwarderRules } from "../../catalog/rules";
+import type { Catalog } from "../../catalog/schema";
+import { jsonLogger, logLevel } from "../shared/log";
+import { createForwarderHandler } from "./process";
 
-// Reused across invocations; the endpoint comes from the default chain.
-const cloudwatch = new CloudWatchClient({ maxAttempts: 4, retryMode: "adaptive" });
-const rules = forwarderRules(catalog);
-const log = jsonLogger("forwarder");
-
-/** The module's client, exposed so a local run can observe it at the SDK boundary. */
-export const clients = { cloudwatch };
-
-export const handler: DynamoDBStreamHandler = async (event) => {
-  const result = await forwardBatch(event.Records, { rules, cloudwatch, log });
-  return { batchItemFailures: result.batchItemFailures };
-};
+/**
+ * The deployed forwarder: its bundle's entry calls this once per container with the pipeline's
+ * catalog, whose namespace is the only one its role may put metrics in.
+ */
+export function forwarderHandler(catalog: Catalog): DynamoDBStreamHandler {
+  return createForwarderHandler({
+    rules: forwarderRules(catalog),
+    cloudwatch: new CloudWatchClient({ maxAttempts: 4, retryMode: "adaptive" }),
+    log: jsonLogger("forwarder", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) }),
+  });
+}

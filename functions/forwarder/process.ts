@@ -1,13 +1,22 @@
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import type { DynamoDBRecord } from "aws-lambda";
-import { isTransient, type Logger } from "../shared/log";
-import { chunkDatums, type ForwarderRules, recordDatums } from "./deltas";
+import type { DynamoDBRecord, DynamoDBStreamHandler } from "aws-lambda";
+import type { ForwarderRules } from "../../catalog/rules";
+import { isTransient, type Logger, withFields } from "../shared/log";
+import { chunkDatums, recordDatums } from "./deltas";
 
 export interface ForwarderDeps {
   readonly rules: ForwarderRules;
   readonly cloudwatch: CloudWatchClient;
   readonly log: Logger;
   readonly now?: () => number;
+}
+
+/** The forwarder's Lambda handler over its dependencies; every log entry carries the request id. */
+export function createForwarderHandler(deps: ForwarderDeps): DynamoDBStreamHandler {
+  return async (event, context) => {
+    const result = await forwardBatch(event.Records, { ...deps, log: withFields(deps.log, { requestId: context.awsRequestId }) });
+    return { batchItemFailures: result.batchItemFailures };
+  };
 }
 
 export interface ForwardResult {

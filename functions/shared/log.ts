@@ -5,20 +5,25 @@ export type Logger = (level: LogLevel, message: string, fields?: LogFields) => v
 
 const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 
-/**
- * Writes entries at or above `minLevel`; by default the level Lambda's `applicationLogLevel`
- * sets in AWS_LAMBDA_LOG_LEVEL, else INFO.
- */
-export function jsonLogger(
-  service: string,
-  write: (line: string) => void = (line) => process.stdout.write(line),
-  minLevel: LogLevel = (process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? "INFO",
-): Logger {
-  const min = RANK[minLevel] ?? RANK.INFO;
+/** The level a name gives (Lambda's `applicationLogLevel` arrives as AWS_LAMBDA_LOG_LEVEL), else INFO. */
+export function logLevel(name: string | undefined): LogLevel {
+  const upper = name?.toUpperCase();
+  return upper !== undefined && upper in RANK ? (upper as LogLevel) : "INFO";
+}
+
+/** Writes entries at or above `level` as JSON lines. */
+export function jsonLogger(service: string, options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
+  const min = RANK[options.level ?? "INFO"];
+  const write = options.write ?? ((line: string) => process.stdout.write(line));
   return (level, message, fields = {}) => {
     if (RANK[level] < min) return;
     write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, service, message, ...fields })}\n`);
   };
+}
+
+/** A logger that adds `fields` (the Lambda request id, say) to every entry. */
+export function withFields(log: Logger, fields: LogFields): Logger {
+  return (level, message, more = {}) => log(level, message, { ...fields, ...more });
 }
 
 /** Collects entries in memory: for tests and for the local run's summaries. */

@@ -1,5 +1,4 @@
-import type { AlarmSpec } from "./alarms";
-import { BUCKET_SECONDS, type Bucket, type Catalog, COUNTED_METRIC, countMetricName, REJECTED_METRIC, sumMetricName } from "./catalog";
+import { type Catalog, countMetricName, GRANULARITIES, GRANULARITY_SECONDS, type Granularity, metricEntries, PIPELINE_METRICS, sumMetricName } from "./schema";
 
 /** CloudWatch's hard limits, checked before anything deploys. */
 export const LIMITS = {
@@ -27,10 +26,14 @@ export class CatalogError extends Error {
 const METRIC_ID = /^[A-Za-z][A-Za-z0-9_]*$/;
 const RESERVED_SUBJECTS = new Set(["analyzer", "forwarder", "table", "stream"]);
 
-/** Every problem of a catalog, each naming the metric and the fix; empty when it is sound. */
-export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } = {}): string[] {
+/**
+ * Every problem of a catalog at a granularity, each naming the metric and the fix; empty when
+ * it is sound.
+ */
+export function catalogProblems(catalog: Catalog, options: { granularity: Granularity }): string[] {
   const problems: string[] = [];
-  const bucketSeconds = BUCKET_SECONDS[options.bucket ?? catalog.bucket];
+  if (!GRANULARITIES.includes(options.granularity)) return [`granularity "${options.granularity}": use ${GRANULARITIES.join(" or ")}`];
+  const bucketSeconds = GRANULARITY_SECONDS[options.granularity];
   if (!catalog.namespace || catalog.namespace.startsWith("AWS/") || catalog.namespace.length > LIMITS.nameLength) {
     problems.push(`namespace "${catalog.namespace}": must be 1-255 characters and must not start with "AWS/"`);
   }
@@ -38,8 +41,7 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
   if (!typeField || !timeField || typeField === timeField) {
     problems.push(`events: typeField and timeField must be two different, non-empty field names`);
   }
-  if (!(catalog.bucket in BUCKET_SECONDS)) problems.push(`bucket "${catalog.bucket}": use "minute" or "hour"`);
-  const entries = Object.entries(catalog.metrics);
+  const entries = metricEntries(catalog);
   if (entries.length === 0) problems.push("metrics: the catalog has no metric; add at least one");
   const metricNames = new Map<string, string>();
   const claim = (name: string, metricId: string) => {
@@ -47,8 +49,7 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
     if (owner !== undefined) problems.push(`metric "${metricId}": CloudWatch metric name "${name}" is also produced by "${owner}"; rename one`);
     metricNames.set(name, metricId);
   };
-  claim(REJECTED_METRIC, "(pipeline)");
-  claim(COUNTED_METRIC, "(pipeline)");
+  for (const name of PIPELINE_METRICS) claim(name, "(pipeline)");
   for (const [id, metric] of entries) {
     const where = `metric "${id}"`;
     if (!METRIC_ID.test(id)) problems.push(`${where}: ids are letters, digits and _ and start with a letter`);
@@ -92,7 +93,8 @@ export function catalogProblems(catalog: Catalog, options: { bucket?: Bucket } =
   return problems;
 }
 
-function windowProblems(at: string, w: { period: number; evaluationPeriods: number; datapointsToAlarm: number }): string[] {
+/** Problems of one alarm's evaluation window, against CloudWatch's rules. */
+export function windowProblems(at: string, w: { period: number; evaluationPeriods: number; datapointsToAlarm: number }): string[] {
   const problems: string[] = [];
   const validPeriod = Number.isInteger(w.period) && (w.period === 10 || w.period === 30 || (w.period > 0 && w.period % 60 === 0));
   if (!validPeriod) problems.push(`${at}: period ${w.period}s must be 10, 30 or a multiple of 60`);
@@ -106,24 +108,6 @@ function windowProblems(at: string, w: { period: number; evaluationPeriods: numb
   }
   if (!Number.isInteger(w.datapointsToAlarm) || w.datapointsToAlarm < 1 || w.datapointsToAlarm > w.evaluationPeriods) {
     problems.push(`${at}: datapointsToAlarm ${w.datapointsToAlarm} must be between 1 and evaluationPeriods (${w.evaluationPeriods})`);
-  }
-  return problems;
-}
-
-/** Problems of the alarms as they will deploy (names, windows, actions). */
-export function alarmProblems<N>(alarms: readonly AlarmSpec<N>[], options: { actions: number }): string[] {
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  for (const alarm of alarms) {
-    const at = `alarm "${alarm.name}" (metric ${alarm.metricName})`;
-    if (seen.has(alarm.name)) problems.push(`${at}: the name is generated twice; rename the metric or the alarm`);
-    seen.add(alarm.name);
-    if (alarm.name.length > LIMITS.nameLength) problems.push(`${at}: the name is longer than ${LIMITS.nameLength} characters`);
-    if (!Number.isFinite(alarm.threshold)) problems.push(`${at}: threshold must be a finite number`);
-    problems.push(...windowProblems(at, alarm));
-    if (options.actions > LIMITS.actionsPerAlarm) {
-      problems.push(`${at}: ${options.actions} actions, CloudWatch allows ${LIMITS.actionsPerAlarm} per alarm state`);
-    }
   }
   return problems;
 }

@@ -1,12 +1,17 @@
 /**
  * The typed metric catalog: the one source of truth for what the analyzer counts, what
  * the forwarder sends to CloudWatch, what the dashboards show and what alarms watch.
+ * A catalog is plain data (it is embedded in each function bundle as JSON).
  */
 
 export type Unit = "Count" | "None" | "Percent" | "Seconds" | "Milliseconds" | "Bytes";
 export type Statistic = "Sum" | "Average" | "Minimum" | "Maximum" | "SampleCount";
 export type MissingData = "breaching" | "notBreaching" | "ignore" | "missing";
-export type Bucket = "minute" | "hour";
+
+/** How long one counter bucket lasts. A stack setting, resolved once from stack config. */
+export type Granularity = "minute" | "hour";
+export const GRANULARITIES: readonly Granularity[] = ["minute", "hour"];
+export const GRANULARITY_SECONDS: Readonly<Record<Granularity, number>> = { minute: 60, hour: 3600 };
 
 /** Exactly one of the four bounds; the others are `never` so a second one fails to compile. */
 export type Bound =
@@ -20,7 +25,7 @@ export type AlarmDef = Bound & {
   readonly series?: "count" | "sum";
   /** @default "Sum" */
   readonly statistic?: Statistic;
-  /** One datapoint per period. @default the bucket (60 for minute, 3600 for hour), so the alarm follows the bucket setting */
+  /** One datapoint per period. @default one bucket of the stack's granularity, so the alarm follows it */
   readonly periodSeconds?: number;
   readonly evaluationPeriods: number;
   /** @default evaluationPeriods */
@@ -45,22 +50,16 @@ export interface MetricDef {
   readonly alarms?: { readonly [alarmName: string]: AlarmDef };
 }
 
-export interface CatalogDef {
-  /** CloudWatch namespace of every custom metric. */
+export interface Catalog {
+  /** CloudWatch namespace of every custom metric; unique per pipeline within a stack. */
   readonly namespace: string;
   readonly events: { readonly typeField: string; readonly timeField: string };
-  /** @default "minute" */
-  readonly bucket?: Bucket;
   readonly metrics: { readonly [metricId: string]: MetricDef };
 }
 
-export interface Catalog extends CatalogDef {
-  readonly bucket: Bucket;
-}
-
 /** Keeps the literal types of a catalog while checking it against the schema. */
-export function defineCatalog<const C extends CatalogDef>(def: C): C & Catalog {
-  return { ...def, bucket: def.bucket ?? "minute" };
+export function defineCatalog<const C extends Catalog>(def: C): C {
+  return def;
 }
 
 /** The metric every rejected record is counted in, total and per `reason`. */
@@ -68,52 +67,13 @@ export const REJECTED_METRIC = "RejectedRecords";
 /** The metric every counted record is counted in once, so received = counted + rejected can be checked. */
 export const COUNTED_METRIC = "CountedRecords";
 export const REJECTED_DIMENSION = "reason";
+/** The pipeline's own counters, kept beside the catalog's in the same table and namespace. */
+export const PIPELINE_METRICS: readonly string[] = [COUNTED_METRIC, REJECTED_METRIC];
 
 /** CloudWatch metric names for a catalog metric's two series. */
 export const countMetricName = (metricId: string): string => metricId;
 export const sumMetricName = (metricId: string, metric: MetricDef): string =>
   `${metricId}${metric.sum ? metric.sum.charAt(0).toUpperCase() + metric.sum.slice(1) : "Sum"}`;
 
-export const BUCKET_SECONDS: Record<Bucket, number> = { minute: 60, hour: 3600 };
-
-/**
- * The shipped catalog: the reference designs' events, so a fresh deploy shows something
- * real. Thresholds here are defaults; stack config may override them.
- */
-export const catalog = defineCatalog({
-  namespace: "RealtimeAnalytics",
-  events: { typeField: "event_type", timeField: "utc_timestamp" },
-  bucket: "minute",
-  metrics: {
-    pageViews: {
-      event: "page view",
-      label: "Page views",
-      group: "Traffic",
-      alarms: {
-        low: {
-          below: 5,
-          evaluationPeriods: 3,
-          missingData: "breaching",
-          description: "Fewer page views than expected: the site or the producers may be down.",
-        },
-      },
-    },
-    clicks: { event: "click", label: "Clicks", group: "Traffic" },
-    impressions: { event: "impression", label: "Impressions", group: "Traffic" },
-    donations: {
-      event: "donation",
-      label: "Donations",
-      group: "Donations",
-      sum: "amount",
-      dimensions: ["platform"],
-      alarms: {
-        stalled: {
-          below: 1,
-          evaluationPeriods: 15,
-          missingData: "breaching",
-          description: "No donation for 15 buckets in a row (15 minutes with minute buckets).",
-        },
-      },
-    },
-  },
-});
+/** A catalog's metrics as typed entries (the index signature hides MetricDef from Object.entries on literal catalogs). */
+export const metricEntries = (catalog: Catalog): [string, MetricDef][] => Object.entries(catalog.metrics);

@@ -3,7 +3,8 @@
  * that name the key and the fix. Types and defaults live in Pulumi.yaml's `config:` schema,
  * which the CLI applies; this module only checks what arrives.
  */
-import { alarmKey, type Bucket, type Catalog } from "../dashboards";
+import { assertNoProblems, type Catalog, CATALOG_NAME, catalogProblems, GRANULARITIES, type Granularity, metricEntries } from "../catalog";
+import { alarmKey } from "../dashboards/alarms";
 import type { CounterMode } from "../functions/analyzer/counters";
 
 export const PROJECT = "realtime-analytics";
@@ -25,9 +26,10 @@ export interface FunctionSettings {
   readonly timeoutSeconds: number;
 }
 
+/** One pipeline's settings, resolved: the stack's shared keys plus the pipeline's own thresholds. */
 export interface PipelineSettings {
   readonly stream: { readonly mode: StreamMode; readonly shardCount: number; readonly retentionHours: number };
-  readonly bucket: Bucket;
+  readonly granularity: Granularity;
   readonly counterMode: CounterMode;
   readonly counterTtlDays: number;
   readonly protectData: boolean;
@@ -36,17 +38,26 @@ export interface PipelineSettings {
   readonly logRetentionDays: number;
   readonly quarantineRetentionDays: number;
   readonly alarmEmails: readonly string[];
+  /** This pipeline's catalog threshold overrides, keyed `<metricId>.<alarmName>`. */
   readonly alarmThresholds: Readonly<Record<string, number>>;
   readonly iteratorAgeAlarmMs: number;
   readonly rejectedRecordsAlarmThreshold: number;
 }
 
+/** A pipeline of the stack: its name (also its catalog's), its catalog and its settings. */
+export interface PipelineConfig {
+  readonly name: string;
+  readonly catalog: Catalog;
+  readonly settings: PipelineSettings;
+}
+
 /** Every key of the project's config, with the type Pulumi.yaml declares for it. */
 export const CONFIG_KEYS = {
+  pipelines: "array",
   streamMode: "string",
   shardCount: "integer",
   streamRetentionHours: "integer",
-  bucket: "string",
+  granularity: "string",
   counterMode: "string",
   counterTtlDays: "integer",
   protectData: "boolean",
@@ -86,9 +97,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * Validates raw config values (strings as `pulumi config` stores them, or parsed JSON for
- * arrays) against the catalog. Throws one ConfigError listing every problem.
+ * arrays), loads each pipeline's catalog with `loadCatalog` and checks the thresholds against
+ * them. Throws one ConfigError listing every config problem, then a CatalogError for a catalog
+ * that doesn't fit the settings.
  */
-export function parseConfig(raw: (key: ConfigKey) => unknown, catalog: Catalog): PipelineSettings {
+export function parseConfig(raw: (key: ConfigKey) => unknown, loadCatalog: (name: string) => Catalog): PipelineConfig[] {
   const problems: string[] = [];
   const fail = (key: ConfigKey, message: string, fix: string) => problems.push(`${PROJECT}:${key} ${message}. Fix: ${fix}`);
 
@@ -141,7 +154,7 @@ export function parseConfig(raw: (key: ConfigKey) => unknown, catalog: Catalog):
   const streamMode = oneOf<StreamMode>("streamMode", ["provisioned", "on-demand"]);
   const shardCount = int("shardCount", 1, 500);
   const retentionHours = int("streamRetentionHours", 24, 8760);
-  const bucket = oneOf<Bucket>("bucket", ["minute", "hour"]);
+  const granularity = oneOf<Granularity>("granularity", GRANULARITIES);
   const counterMode = oneOf<CounterMode>("counterMode", ["exactly-once", "add"]);
   const counterTtlDays = int("counterTtlDays", 1, 3650);
   const protectData = bool("protectData");
@@ -201,39 +214,15 @@ export function parseConfig(raw: (key: ConfigKey) => unknown, catalog: Catalog):
     fail("alarmEmails", "lists an address twice", "remove the duplicate");
   }
 
-  const alarmThresholds: Record<string, number> = {};
-  list("alarmThresholds").forEach((entry, i) => {
-    const at = `[${i}] "${entry}"`;
-    const m = /^([^.=\s]+)\.([^=\s]+)=(.+)$/.exec(entry);
-    if (!m) {
-      fail("alarmThresholds", `${at} is not <metric>.<alarm>=<number>`, `pulumi config set --path 'alarmThresholds[${i}]' pageViews.low=5`);
-      return;
-    }
-    const [, metricId, alarmName, value] = m;
-    const metric = catalog.metrics[metricId];
-    if (metric === undefined) {
-      fail("alarmThresholds", `${at} names metric "${metricId}", which the catalog lacks (it has ${Object.keys(catalog.metrics).join(", ")})`, "use a catalog metric id, or add the metric to dashboards/catalog.ts");
-      return;
-    }
-    if (metric.alarms?.[alarmName] === undefined) {
-      const known = Object.keys(metric.alarms ?? {});
-      fail("alarmThresholds", `${at}: metric "${metricId}" has no alarm "${alarmName}" (${known.length ? `it has ${known.join(", ")}` : "it has none"})`, "use one of its alarms, or declare the alarm in dashboards/catalog.ts");
-      return;
-    }
-    const threshold = Number(value);
-    if (value.trim() === "" || !Number.isFinite(threshold) || threshold < 0) {
-      fail("alarmThresholds", `${at}: threshold must be a number of at least 0`, `pulumi config set --path 'alarmThresholds[${i}]' ${metricId}.${alarmName}=5`);
-      return;
-    }
-    alarmThresholds[alarmKey(metricId, alarmName)] = threshold;
-  });
+  const pipelines = pipelineCatalogs(list("pipelines"), loadCatalog, fail);
+  const alarmThresholds = thresholdsByPipeline(list("alarmThresholds"), pipelines, fail);
   const iteratorAgeAlarmMs = int("iteratorAgeAlarmMs", 1000, 604_800_000);
   const rejectedRecordsAlarmThreshold = int("rejectedRecordsAlarmThreshold", 1, 1_000_000_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return {
+  const shared = {
     stream: { mode: streamMode, shardCount, retentionHours },
-    bucket,
+    granularity,
     counterMode,
     counterTtlDays,
     protectData,
@@ -242,8 +231,95 @@ export function parseConfig(raw: (key: ConfigKey) => unknown, catalog: Catalog):
     logRetentionDays,
     quarantineRetentionDays,
     alarmEmails,
-    alarmThresholds,
     iteratorAgeAlarmMs,
     rejectedRecordsAlarmThreshold,
   };
+  return pipelines.map(({ name, catalog }) => {
+    assertNoProblems(`catalog "${name}"`, catalogProblems(catalog, { granularity }));
+    return { name, catalog, settings: { ...shared, alarmThresholds: alarmThresholds.get(name) ?? {} } };
+  });
+}
+
+type Fail = (key: ConfigKey, message: string, fix: string) => void;
+
+/** The `pipelines` list: each entry names a catalog, which names the pipeline. */
+function pipelineCatalogs(names: readonly string[], loadCatalog: (name: string) => Catalog, fail: Fail): { name: string; catalog: Catalog }[] {
+  if (names.length === 0) fail("pipelines", "is empty", "pulumi config set --path 'pipelines[0]' analytics");
+  const pipelines: { name: string; catalog: Catalog }[] = [];
+  const namespaces = new Map<string, string>();
+  names.forEach((name, i) => {
+    const at = `[${i}] "${name}"`;
+    if (!CATALOG_NAME.test(name)) {
+      fail("pipelines", `${at} is not a pipeline name (lowercase letters, digits and -, starting with a letter, at most 20 characters)`, `name the catalog file catalog/catalogs/<name>.ts accordingly`);
+      return;
+    }
+    if (pipelines.some((p) => p.name === name)) {
+      fail("pipelines", `${at} is listed twice`, "remove the duplicate");
+      return;
+    }
+    let catalog: Catalog;
+    try {
+      catalog = loadCatalog(name);
+    } catch (error) {
+      fail("pipelines", `${at}: ${(error as Error).message}`, "list a catalog that exists");
+      return;
+    }
+    const owner = namespaces.get(catalog.namespace);
+    if (owner !== undefined) {
+      fail("pipelines", `${at}: its catalog's namespace "${catalog.namespace}" is also "${owner}"'s, so their metrics would mix`, `give catalog "${name}" a namespace of its own`);
+    }
+    namespaces.set(catalog.namespace, name);
+    pipelines.push({ name, catalog });
+  });
+  return pipelines;
+}
+
+/**
+ * `alarmThresholds` entries, `[<pipeline>/]<metric>.<alarm>=<number>`, by pipeline. Without a
+ * pipeline the entry applies to the one pipeline whose catalog has that alarm.
+ */
+function thresholdsByPipeline(entries: readonly string[], pipelines: readonly { name: string; catalog: Catalog }[], fail: Fail): Map<string, Record<string, number>> {
+  const byPipeline = new Map<string, Record<string, number>>();
+  entries.forEach((entry, i) => {
+    const at = `[${i}] "${entry}"`;
+    const m = /^(?:([^/=\s]+)\/)?([^./=\s]+)\.([^=\s]+)=(.+)$/.exec(entry);
+    if (!m) {
+      fail("alarmThresholds", `${at} is not [<pipeline>/]<metric>.<alarm>=<number>`, `pulumi config set --path 'alarmThresholds[${i}]' pageViews.low=5`);
+      return;
+    }
+    const [, pipelineName, metricId, alarmName, value] = m;
+    const threshold = Number(value);
+    if (value.trim() === "" || !Number.isFinite(threshold) || threshold < 0) {
+      fail("alarmThresholds", `${at}: threshold must be a number of at least 0`, `pulumi config set --path 'alarmThresholds[${i}]' ${pipelineName ? `${pipelineName}/` : ""}${metricId}.${alarmName}=5`);
+      return;
+    }
+    let candidates = pipelines;
+    if (pipelineName !== undefined) {
+      candidates = pipelines.filter((p) => p.name === pipelineName);
+      if (candidates.length === 0) {
+        fail("alarmThresholds", `${at} names pipeline "${pipelineName}", which the stack lacks (it has ${pipelines.map((p) => p.name).join(", ")})`, "use one of the stack's pipelines");
+        return;
+      }
+    }
+    const withMetric = candidates.filter((p) => p.catalog.metrics[metricId] !== undefined);
+    if (withMetric.length === 0) {
+      const where = candidates.length === 1 ? `the catalog lacks (it has ${metricEntries(candidates[0].catalog).map(([id]) => id).join(", ")})` : "no pipeline's catalog has";
+      fail("alarmThresholds", `${at} names metric "${metricId}", which ${where}`, "use a catalog metric id, or add the metric to the catalog");
+      return;
+    }
+    const withAlarm = withMetric.filter((p) => p.catalog.metrics[metricId].alarms?.[alarmName] !== undefined);
+    if (withAlarm.length === 0) {
+      const known = [...new Set(withMetric.flatMap((p) => Object.keys(p.catalog.metrics[metricId].alarms ?? {})))];
+      fail("alarmThresholds", `${at}: metric "${metricId}" has no alarm "${alarmName}" (${known.length ? `it has ${known.join(", ")}` : "it has none"})`, "use one of its alarms, or declare the alarm in the catalog");
+      return;
+    }
+    if (withAlarm.length > 1) {
+      fail("alarmThresholds", `${at} matches the pipelines ${withAlarm.map((p) => p.name).join(" and ")}`, `say which: ${withAlarm[0].name}/${metricId}.${alarmName}=${value}`);
+      return;
+    }
+    const own = byPipeline.get(withAlarm[0].name) ?? {};
+    own[alarmKey(metricId, alarmName)] = threshold;
+    byPipeline.set(withAlarm[0].name, own);
+  });
+  return byPipeline;
 }

@@ -1,0 +1,5 @@
+export * from "./item";
+export * from "./limits";
+export * from "./load";
+export * from "./rules";
+export * from "./schema";

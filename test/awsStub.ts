@@ -1,0 +1,263 @@
+/**
+ * A local HTTP server that answers the two AWS calls the functions make to services with no
+ * emulator (CloudWatch PutMetricData, S3 PutObject) the way the real services do on the wire, and
+ * records what arrived. Everything else gets that service's error shape with HTTP 400 and is not
+ * recorded, so a call the stub does not understand can never pass by accident.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gunzipSync, crc32 } from "node:zlib";
+
+export interface CapturedMetricCall {
+  readonly namespace: string;
+  readonly metricData: {
+    MetricName: string;
+    Dimensions?: { Name: string; Value: string }[];
+    Timestamp?: string | number;
+    Value?: number;
+    Unit?: string;
+    [k: string]: unknown;
+  }[];
+}
+export interface CapturedObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly body: string;
+  readonly contentType?: string;
+}
+export interface AwsStub {
+  readonly endpoint: string;
+  readonly metricCalls: CapturedMetricCall[];
+  readonly objects: CapturedObject[];
+  stop(): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+// CloudWatch speaks AWS JSON 1.0 (query-compatible) since the SDK moved off the query protocol.
+const CLOUDWATCH_TARGET = "GraniteServiceVersion20100801.";
+const JSON_1_0 = "application/x-amz-json-1.0";
+
+/** A request the stub refuses; the service decides how the refusal is shaped. */
+class Refusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    // CloudWatch's JSON protocol names the error shape separately from the query-style code.
+    readonly jsonType = code,
+  ) {
+    super(message);
+  }
+}
+
+type Service = "cloudwatch" | "s3";
+
+export async function startAwsStub(): Promise<AwsStub> {
+  const metricCalls: CapturedMetricCall[] = [];
+  const objects: CapturedObject[] = [];
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      const service = serviceOf(req);
+      const requestId = randomUUID();
+      const reply = (status: number, headers: Record<string, string>, body: string) => {
+        res.writeHead(status, { ...headers, "x-amzn-requestid": requestId, "x-amz-request-id": requestId, "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      };
+      try {
+        if (service === "cloudwatch") {
+          metricCalls.push(putMetricData(req, Buffer.concat(chunks)));
+          reply(200, { "content-type": JSON_1_0 }, "{}");
+        } else {
+          const { object, bytes } = putObject(req, Buffer.concat(chunks));
+          objects.push(object);
+          reply(200, { etag: `"${createHash("md5").update(bytes).digest("hex")}"` }, "");
+        }
+      } catch (error) {
+        const refusal = error instanceof Refusal ? error : new Refusal("InternalError", String(error));
+        if (service === "cloudwatch") {
+          const body = { __type: `com.amazonaws.cloudwatch#${refusal.jsonType}`, message: refusal.message };
+          // The query-compatible SDK takes the error code from this header, as it would from the query protocol.
+          reply(400, { "content-type": JSON_1_0, "x-amzn-query-error": `${refusal.code};Sender` }, JSON.stringify(body));
+        } else {
+          reply(400, { "content-type": "application/xml" }, s3ErrorXml(refusal, req.url ?? "/", requestId));
+        }
+      }
+    });
+  });
+  server.on("clientError", (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://${HOST}:${port}`,
+    metricCalls,
+    objects,
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The SDK keeps connections alive; close() alone would wait for them to idle out.
+        server.closeAllConnections();
+      })),
+  };
+}
+
+/** The service the SDK signed the request for (SigV4 credential scope), else a guess from its shape. */
+function serviceOf(req: http.IncomingMessage): Service {
+  const scope = /Credential=[^/]*\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(req.headers.authorization ?? "")?.[1];
+  if (scope === "monitoring") return "cloudwatch";
+  if (scope === "s3") return "s3";
+  return req.headers["x-amz-target"] !== undefined || req.method === "POST" ? "cloudwatch" : "s3";
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function putMetricData(req: http.IncomingMessage, raw: Buffer): CapturedMetricCall {
+  const target = header(req, "x-amz-target") ?? "";
+  if (req.method !== "POST" || target !== `${CLOUDWATCH_TARGET}PutMetricData`) {
+    throw new Refusal("InvalidAction", `the stub answers only POST ${CLOUDWATCH_TARGET}PutMetricData, not ${req.method} ${target || req.url}`, "UnknownOperationException");
+  }
+  if (header(req, "content-type") !== JSON_1_0) throw new Refusal("InvalidParameterValue", `content type must be ${JSON_1_0}`, "InvalidParameterValueException");
+  checkSigned(req, "monitoring", raw);
+  let body: unknown;
+  try {
+    // The SDK gzips PutMetricData bodies of 10 KiB and more (the operation's requestCompression trait).
+    const encoding = header(req, "content-encoding");
+    if (encoding !== undefined && encoding !== "gzip") throw new Error(`unsupported content encoding ${encoding}`);
+    body = JSON.parse((encoding === "gzip" ? gunzipSync(raw) : raw).toString("utf8"));
+  } catch (error) {
+    throw new Refusal("SerializationException", `unreadable body: ${(error as Error).message}`);
+  }
+  const { Namespace: namespace, MetricData: metricData } = (body ?? {}) as Record<string, unknown>;
+  if (typeof namespace !== "string" || namespace === "") throw new Refusal("MissingParameter", "Namespace is required", "MissingRequiredParameterException");
+  if (!Array.isArray(metricData) || metricData.length === 0) throw new Refusal("MissingParameter", "MetricData is required", "MissingRequiredParameterException");
+  for (const datum of metricData as unknown[]) {
+    const d = datum as Record<string, unknown> | null;
+    if (typeof d !== "object" || d === null || typeof d.MetricName !== "string") {
+      throw new Refusal("InvalidParameterValue", `every datum needs a MetricName: ${JSON.stringify(datum)}`, "InvalidParameterValueException");
+    }
+  }
+  return { namespace, metricData: metricData as CapturedMetricCall["metricData"] };
+}
+
+function putObject(req: http.IncomingMessage, raw: Buffer): { object: CapturedObject; bytes: Buffer } {
+  // Split by hand: WHATWG URL parsing would resolve "." and ".." segments, which are legal in keys.
+  const url = req.url ?? "/";
+  const queryAt = url.indexOf("?");
+  const path = queryAt < 0 ? url : url.slice(0, queryAt);
+  const query = new URLSearchParams(queryAt < 0 ? "" : url.slice(queryAt + 1));
+  const slash = path.indexOf("/", 1);
+  const isPutObject =
+    req.method === "PUT" &&
+    slash > 1 &&
+    slash < path.length - 1 &&
+    [...query.keys()].every((k) => k === "x-id") &&
+    (query.get("x-id") ?? "PutObject") === "PutObject" &&
+    header(req, "x-amz-copy-source") === undefined;
+  if (!isPutObject) throw new Refusal("NotImplemented", `the stub answers only path-style PUT /<bucket>/<key> (PutObject), not ${req.method} ${url}`);
+  let bucket: string;
+  let key: string;
+  try {
+    bucket = decodeURIComponent(path.slice(1, slash));
+    key = decodeURIComponent(path.slice(slash + 1));
+  } catch {
+    throw new Refusal("InvalidURI", `cannot decode ${path}`);
+  }
+  checkSigned(req, "s3", raw);
+  const bytes = objectBytes(req, raw);
+  const contentType = header(req, "content-type");
+  return { object: { bucket, key, body: bytes.toString("utf8"), ...(contentType === undefined ? {} : { contentType }) }, bytes };
+}
+
+/** The object as stored: a streamed body arrives aws-chunked, with its checksum in a trailer. */
+function objectBytes(req: http.IncomingMessage, raw: Buffer): Buffer {
+  const encodings = (header(req, "content-encoding") ?? "").split(",").map((e) => e.trim());
+  if (!encodings.includes("aws-chunked")) {
+    verifyChecksums(req, raw, {});
+    return raw;
+  }
+  const { bytes, trailers } = decodeAwsChunked(raw);
+  const declared = header(req, "x-amz-decoded-content-length");
+  if (declared !== undefined && Number(declared) !== bytes.length) {
+    throw new Refusal("IncompleteBody", `x-amz-decoded-content-length says ${declared} bytes, the chunks hold ${bytes.length}`);
+  }
+  verifyChecksums(req, bytes, trailers);
+  return bytes;
+}
+
+function decodeAwsChunked(raw: Buffer): { bytes: Buffer; trailers: Record<string, string> } {
+  const parts: Buffer[] = [];
+  let at = 0;
+  const line = (): string => {
+    const end = raw.indexOf("\r\n", at);
+    if (end < 0) throw new Refusal("IncompleteBody", "truncated aws-chunked body");
+    const text = raw.subarray(at, end).toString("latin1");
+    at = end + 2;
+    return text;
+  };
+  for (;;) {
+    // A chunk header is "<hex size>[;chunk-signature=...]".
+    const size = Number.parseInt(line().split(";")[0], 16);
+    if (!Number.isSafeInteger(size) || size < 0 || at + size > raw.length) throw new Refusal("IncompleteBody", "bad aws-chunked chunk size");
+    if (size === 0) break;
+    parts.push(raw.subarray(at, at + size));
+    at += size;
+    if (line() !== "") throw new Refusal("IncompleteBody", "aws-chunked chunk longer than its size");
+  }
+  const trailers: Record<string, string> = {};
+  for (let text = line(); text !== ""; text = line()) {
+    const colon = text.indexOf(":");
+    if (colon < 0) throw new Refusal("IncompleteBody", `bad aws-chunked trailer ${text}`);
+    trailers[text.slice(0, colon).trim().toLowerCase()] = text.slice(colon + 1).trim();
+  }
+  return { bytes: Buffer.concat(parts), trailers };
+}
+
+/** Checks the flexible checksums the SDK sends so a decoding slip in the stub shows up as a refusal. */
+function verifyChecksums(req: http.IncomingMessage, bytes: Buffer, trailers: Record<string, string>): void {
+  const digests: Record<string, () => string> = {
+    crc32: () => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(crc32(bytes));
+      return out.toString("base64");
+    },
+    sha1: () => createHash("sha1").update(bytes).digest("base64"),
+    sha256: () => createHash("sha256").update(bytes).digest("base64"),
+  };
+  // CRC32C and CRC64NVME have no Node built-in; those objects are accepted unverified.
+  for (const [algorithm, digest] of Object.entries(digests)) {
+    const name = `x-amz-checksum-${algorithm}`;
+    const sent = header(req, name) ?? trailers[name];
+    if (sent !== undefined && sent !== digest()) throw new Refusal("BadDigest", `${name} ${sent} does not match the body received`);
+  }
+}
+
+/** Requires a SigV4 signature scoped to the service, and checks the signed payload hash when there is one. */
+function checkSigned(req: http.IncomingMessage, service: string, raw: Buffer): void {
+  const authorization = header(req, "authorization") ?? "";
+  if (!authorization.startsWith("AWS4-HMAC-SHA256 ") || !authorization.includes(`/${service}/aws4_request`)) {
+    throw new Refusal("AccessDenied", `expected a SigV4 signature for ${service}`);
+  }
+  const payloadHash = header(req, "x-amz-content-sha256");
+  if (payloadHash !== undefined && /^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== createHash("sha256").update(raw).digest("hex")) {
+    throw new Refusal("XAmzContentSHA256Mismatch", "x-amz-content-sha256 does not match the body received");
+  }
+}
+
+function s3ErrorXml(refusal: Refusal, resource: string, requestId: string): string {
+  const escape = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escape(refusal.code)}</Code><Message>${escape(refusal.message)}</Message>` +
+    `<Resource>${escape(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
+  );
+}
