@@ -20,7 +20,7 @@ import {
   type _Record as KinesisRecord,
 } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { COUNTER_TABLE } from "../functions/shared/table";
+import { COUNTER_TABLE } from "../catalog/item";
 import { LOCAL_AWS } from "./clients";
 
 const ACCOUNT = "000000000000";

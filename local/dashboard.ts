@@ -1,5 +1,5 @@
 /**
- * Renders the deployed dashboard definitions (the same objects `buildDashboards` gives the
+ * Renders the deployed dashboard definitions (the same objects `pipelineMonitoring` gives the
  * monitoring component) with the local metrics, as one HTML file that opens offline:
  * Chart.js is inlined, the data is embedded.
  */
@@ -52,7 +52,7 @@ export function resolveWidget(widget: Widget<string>, store: MetricStore): Rende
     const dimensions: Record<string, string> = {};
     for (let i = 0; i + 1 < dims.length; i += 2) dimensions[dims[i]] = dims[i + 1];
     metrics.push(metricName);
-    const s = store.series({ namespace, metricName, dimensions, stat: (options.stat ?? p.stat) as Stat, period: p.period });
+    const s = store.series({ namespace, metricName, dimensions, stat: (options.stat ?? p.stat) as Stat, period: options.period ?? p.period });
     datasets.push({ label: options.label || metricName, points: [...s.points] });
   }
   return { ...base, type: "metric", title: p.title, datasets, annotations: [...(p.annotations?.horizontal ?? [])], metrics };

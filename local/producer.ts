@@ -1,8 +1,9 @@
 /**
- * A synthetic producer: a realistic mix of the default catalog's events (page views, clicks,
- * impressions, donations per platform) plus a few bad records of every kind, from a seeded
- * generator so a run can be repeated exactly.
+ * A synthetic producer for any catalog: a realistic mix of the catalog's events (every event
+ * type, every dimension, every summed field) plus a few bad records of every kind, from a
+ * seeded generator so a run can be repeated exactly.
  */
+import { type Catalog, metricEntries } from "../catalog/schema";
 
 /** mulberry32: small, fast, and good enough to drive a simulation reproducibly. */
 export function seeded(seed: number): () => number {
@@ -26,46 +27,85 @@ export interface ProducedRecord {
   readonly badBecause?: string;
 }
 
-export const PLATFORMS = ["Facebook", "Twitter", "Web", "Mobile"] as const;
+/** What an event type carries: the fields its metrics split by and sum. */
+export interface EventShape {
+  readonly type: string;
+  readonly dimensions: readonly string[];
+  readonly sums: readonly string[];
+}
 
-const BAD: [string, (now: number) => Buffer][] = [
-  ["not_json", () => Buffer.from("{event_type: page view")],
-  ["bad_utf8", () => Buffer.from([0xc3, 0x28, 0x7b])],
-  ["missing_field", (now) => Buffer.from(JSON.stringify({ utc_timestamp: new Date(now).toISOString() }))],
-  ["wrong_type", (now) => Buffer.from(JSON.stringify({ event_type: 7, utc_timestamp: new Date(now).toISOString() }))],
-  ["bad_timestamp", () => Buffer.from(JSON.stringify({ event_type: "click", utc_timestamp: "31/10/2015 12:34" }))],
-  ["outside_window", (now) => Buffer.from(JSON.stringify({ event_type: "click", utc_timestamp: new Date(now - 30 * 86_400_000).toISOString() }))],
-  ["unknown_event", (now) => Buffer.from(JSON.stringify({ event_type: "purchase", utc_timestamp: new Date(now).toISOString() }))],
-  ["not_object", () => Buffer.from("[1,2,3]")],
-];
+/** The catalog's event types in catalog order, each with the union of its metrics' fields. */
+export function eventShapes(catalog: Catalog): EventShape[] {
+  const shapes = new Map<string, { type: string; dimensions: Set<string>; sums: Set<string> }>();
+  for (const [, metric] of metricEntries(catalog)) {
+    const shape = shapes.get(metric.event) ?? { type: metric.event, dimensions: new Set(), sums: new Set() };
+    for (const d of metric.dimensions ?? []) shape.dimensions.add(d);
+    if (metric.sum !== undefined) shape.sums.add(metric.sum);
+    shapes.set(metric.event, shape);
+  }
+  return [...shapes.values()].map((s) => ({ type: s.type, dimensions: [...s.dimensions], sums: [...s.sums] }));
+}
+
+/** The values a dimension takes in synthetic events: a few, so every split has several lines. */
+export const dimensionValues = (dimension: string): string[] => [1, 2, 3, 4].map((k) => `${dimension}-${k}`);
+
+/** An event type no catalog metric counts. */
+export function unknownEventType(catalog: Catalog): string {
+  const known = new Set(metricEntries(catalog).map(([, m]) => m.event));
+  let type = "not in the catalog";
+  while (known.has(type)) type += "!";
+  return type;
+}
+
+/** One bad record of each kind the analyzer must reject, written for this catalog's fields. */
+export function badRecords(catalog: Catalog, now: number): [reason: string, data: Buffer][] {
+  const { typeField, timeField } = catalog.events;
+  const type = eventShapes(catalog)[0]?.type ?? "event";
+  const json = (event: unknown) => Buffer.from(JSON.stringify(event));
+  const at = new Date(now).toISOString();
+  return [
+    ["not_json", Buffer.from(`{${typeField}: ${type}`)],
+    ["bad_utf8", Buffer.from([0xc3, 0x28, 0x7b])],
+    ["missing_field", json({ [timeField]: at })],
+    ["wrong_type", json({ [typeField]: 7, [timeField]: at })],
+    ["bad_timestamp", json({ [typeField]: type, [timeField]: "31/10/2015 12:34" })],
+    ["outside_window", json({ [typeField]: type, [timeField]: new Date(now - 30 * 86_400_000).toISOString() })],
+    ["unknown_event", json({ [typeField]: unknownEventType(catalog), [timeField]: at })],
+    ["not_object", Buffer.from("[1,2,3]")],
+  ];
+}
 
 /**
  * `count` records whose timestamps spread over the `spanMs` before `now`; about `badRatio` of
- * them are bad. Timestamps are ISO 8601 without a zone (UTC), as the reference producer sends.
+ * them are bad. Earlier event types are more frequent (weights 1, 1/2, 1/3, ...). Timestamps
+ * are ISO 8601 without a zone (UTC), as the reference producer sends.
  */
-export function produce(options: { count: number; seed?: number; now?: number; spanMs?: number; badRatio?: number }): ProducedRecord[] {
+export function produce(options: { catalog: Catalog; count: number; seed?: number; now?: number; spanMs?: number; badRatio?: number }): ProducedRecord[] {
   const random = seeded(options.seed ?? 42);
   const now = options.now ?? Date.now();
   const span = options.spanMs ?? 5 * 60_000;
   const badRatio = options.badRatio ?? 0.02;
+  const { typeField, timeField } = options.catalog.events;
+  const shapes = eventShapes(options.catalog);
+  const weights = shapes.map((_, i) => 1 / (i + 1));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  const bad = badRecords(options.catalog, now);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
   const out: ProducedRecord[] = [];
   for (let i = 0; i < options.count; i++) {
     const partitionKey = `user-${Math.floor(random() * 10_000)}`;
     if (random() < badRatio) {
-      const [reason, make] = BAD[Math.floor(random() * BAD.length)];
-      out.push({ data: make(now), partitionKey, badBecause: reason });
+      const [reason, data] = pick(bad);
+      out.push({ data, partitionKey, badBecause: reason });
       continue;
     }
-    const at = new Date(now - Math.floor(random() * span)).toISOString().slice(0, 23);
-    const roll = random();
-    let event: Record<string, unknown>;
-    if (roll < 0.55) event = { event_type: "page view", utc_timestamp: at, page: `/p/${Math.floor(random() * 50)}` };
-    else if (roll < 0.8) event = { event_type: "click", utc_timestamp: at };
-    else if (roll < 0.95) event = { event_type: "impression", utc_timestamp: at };
-    else {
-      const platform = PLATFORMS[Math.floor(random() * PLATFORMS.length)];
-      event = { event_type: "donation", utc_timestamp: at, platform, amount: Math.round(random() * 10_000) / 100 };
-    }
+    let roll = random() * totalWeight;
+    let k = 0;
+    while (k < shapes.length - 1 && roll >= weights[k]) roll -= weights[k++];
+    const shape = shapes[k];
+    const event: Record<string, unknown> = { [typeField]: shape.type, [timeField]: new Date(now - Math.floor(random() * span)).toISOString().slice(0, 23) };
+    for (const d of shape.dimensions) event[d] = pick(dimensionValues(d));
+    for (const s of shape.sums) event[s] = Math.round(random() * 10_000) / 100;
     out.push({ data: Buffer.from(JSON.stringify(event)), partitionKey, event });
   }
   return out;

@@ -4,16 +4,20 @@
  *   npm start                                  synthetic events (5,000, a few bad ones)
  *   npm start -- --events FILE [--out DIR]     one raw event per line, sent as-is
  *   npm start -- --count 20000 --seed 7        a bigger, different synthetic run
+ *   npm start -- --pipeline fundraising        another pipeline of the stack
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../components/config";
+import { CatalogError } from "../catalog/limits";
+import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
 import { BooksError, runLocal } from "./pipeline";
 import { produce } from "./producer";
+import { OUTPUTS } from "./report";
+import { stackConfig, stackPipelines } from "./stackConfig";
 
-const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--verbose]
+const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--verbose]
 
   --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too)
   --out DIR       where summary.json, counters.json, metrics.json, alarms.json and
@@ -21,9 +25,8 @@ const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--se
   --count N       synthetic events when no --events is given (default: 5000)
   --seed N        seed of the synthetic producer (default: 42)
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)
+  --pipeline NAME which of the stack's pipelines to run (default: its first)
   --verbose       show the functions' own JSON logs`;
-
-const OUTPUTS = ["summary.json", "counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine"];
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`error: ${message}\n`);
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
         count: { type: "string", default: "5000" },
         seed: { type: "string", default: "42" },
         stack: { type: "string", default: "dev" },
+        pipeline: { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -53,6 +57,10 @@ async function main(): Promise<void> {
     return;
   }
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  const stack = args.stack ?? "dev";
+  const pipelines = stackPipelines(stack);
+  const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
+  if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
   let records: Buffer[];
   if (args.events !== undefined) {
     if (!fs.existsSync(args.events)) fail(`--events ${args.events}: no such file`);
@@ -65,7 +73,7 @@ async function main(): Promise<void> {
     const seed = Number(args.seed);
     if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
     if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-    records = produce({ count, seed }).map((r) => r.data);
+    records = produce({ catalog: pipeline.catalog, count, seed }).map((r) => r.data);
     say(`synthetic producer: ${count.toLocaleString("en-US")} events (seed ${seed}), about 2% of them bad on purpose`);
   }
   const outDir = path.resolve(args.out ?? "out");
@@ -73,7 +81,8 @@ async function main(): Promise<void> {
   for (const name of OUTPUTS) fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const startedAt = Date.now();
-  const summary = await runLocal({ records, outDir, stack: args.stack, say, verbose: args.verbose });
+  const region = stackConfig(stack)["aws:region"] ?? "us-east-1";
+  const summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose });
   const reasons = Object.entries(summary.rejected.byReason).map(([r, n]) => `${r} ${n}`).join(", ");
   say(`\nreceived ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${reasons ? ` (${reasons})` : ""}: the books balance`);
   say(`metrics sent to CloudWatch add up to the counters; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    if (error instanceof EmulatorError || error instanceof BooksError || error instanceof ConfigError) fail(error.message, 1);
+    if (error instanceof EmulatorError || error instanceof BooksError || error instanceof ConfigError || error instanceof CatalogError) fail(error.message, 1);
     fail((error as Error)?.stack ?? String(error), 1);
   },
 );

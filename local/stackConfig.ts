@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { loadCatalog } from "../catalog/load";
+import { parseConfig, type PipelineConfig, PROJECT } from "../config/stack";
 
 /** The project root (this file lives one level below it). */
 export const ROOT = path.resolve(__dirname, "..");
@@ -37,3 +39,9 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
   return config;
 }
 
+
+/** A stack's pipelines, validated exactly as the program validates them. */
+export function stackPipelines(stack: string, overrides: Record<string, unknown> = {}): PipelineConfig[] {
+  const config = stackConfig(stack, overrides);
+  return parseConfig((key) => config[`${PROJECT}:${key}`], (name) => loadCatalog(name));
+}

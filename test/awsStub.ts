@@ -207,8 +207,9 @@ function decodeAwsChunked(raw: Buffer): { bytes: Buffer; trailers: Record<string
   };
   for (;;) {
     // A chunk header is "<hex size>[;chunk-signature=...]".
-    const size = Number.parseInt(line().split(";")[0], 16);
-    if (!Number.isSafeInteger(size) || size < 0 || at + size > raw.length) throw new Refusal("IncompleteBody", "bad aws-chunked chunk size");
+    const hex = line().split(";")[0];
+    const size = /^[0-9a-f]{1,8}$/i.test(hex) ? Number.parseInt(hex, 16) : Number.NaN;
+    if (!(size <= raw.length - at)) throw new Refusal("IncompleteBody", `bad aws-chunked chunk size ${JSON.stringify(hex)}`);
     if (size === 0) break;
     parts.push(raw.subarray(at, at + size));
     at += size;

@@ -1,42 +1,38 @@
 import assert from "node:assert/strict";
-import {
-  alarmProblems,
-  analyzerRules,
-  assertNoProblems,
-  buildAlarms,
-  buildDashboards,
-  type Catalog,
-  CatalogError,
-  catalog,
-  catalogProblems,
-  defineCatalog,
-  type MetricDef,
-  type PipelineNames,
-} from "../dashboards";
+import { analyzerRules, assertNoProblems, type Catalog, CatalogError, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
+import { alarmProblems, catalogAlarms, packDashboards, type PipelineResources, pipelineMonitoring, type Section } from "../dashboards";
+import { fixtureCatalog } from "./fixtures";
 
-const names: PipelineNames<string> = {
-  analyzerFunction: "an-fn",
-  forwarderFunction: "fw-fn",
-  analyzerDlq: "an-dlq",
-  forwarderDlq: "fw-dlq",
-  table: "counters",
+const catalog = fixtureCatalog("web");
+const resources: PipelineResources<string> = {
   stream: "events",
+  table: "counters",
+  functions: [
+    { role: "analyzer", functionName: "an-fn", dlqName: "an-dlq" },
+    { role: "forwarder", functionName: "fw-fn", dlqName: "fw-dlq" },
+  ],
 };
+const monitoring = (o: { catalog?: Catalog; granularity?: Granularity; thresholds?: Record<string, number> } = {}) =>
+  pipelineMonitoring({ stack: "qa", pipeline: "web", catalog: o.catalog ?? catalog, granularity: o.granularity ?? "minute", region: "eu-west-1", resources, thresholds: o.thresholds, iteratorAgeMs: 60_000, rejectedThreshold: 1 });
 
 const withMetrics = (metrics: Record<string, MetricDef>, extra: Partial<Catalog> = {}): Catalog =>
   defineCatalog({ namespace: "Test", events: { typeField: "type", timeField: "time" }, metrics, ...extra });
 
 describe("the catalog", () => {
-  it("ships a sound default catalog, with minute or hour buckets", () => {
-    assert.deepEqual(catalogProblems(catalog), []);
-    assert.deepEqual(catalogProblems(catalog, { bucket: "minute" }), []);
-    assert.deepEqual(catalogProblems(catalog, { bucket: "hour" }), []);
+  it("ships sound catalogs, at minute and hour granularity", () => {
+    assert.ok(catalogNames().length > 0);
+    for (const name of catalogNames()) {
+      for (const granularity of ["minute", "hour"] as const) assert.deepEqual(catalogProblems(loadCatalog(name), { granularity }), [], `${name} at ${granularity}`);
+    }
+  });
+
+  it("names the catalogs that exist when asked for one that doesn't", () => {
+    assert.throws(() => loadCatalog("nope"), /no catalog "nope" in catalogs\/ \(there: analytics.*\); add catalogs\/nope.ts exporting `catalog`/);
   });
 
   it("gives an alarm without a period one datapoint per bucket", () => {
-    const hourly = buildAlarms({ catalog, stack: "qa", names, bucket: "hour" });
-    assert.equal(hourly.find((a) => a.name === "qa-pageViews-low")!.period, 3600);
-    assert.equal(buildAlarms({ catalog, stack: "qa", names }).find((a) => a.name === "qa-donations-stalled")!.period, 60);
+    assert.equal(monitoring({ granularity: "hour" }).alarms.find((a) => a.name === "qa-web-pageViews-low")!.period, 3600);
+    assert.equal(monitoring().alarms.find((a) => a.name === "qa-web-donations-stalled")!.period, 60);
   });
 
   it("rejects at compile time an alarm with two bounds", () => {
@@ -44,7 +40,7 @@ describe("the catalog", () => {
     withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, above: 2, periodSeconds: 60, evaluationPeriods: 1 } } } });
   });
 
-  const cases: [string, Catalog, RegExp][] = [
+  const cases: [string, Catalog, RegExp, Granularity?][] = [
     ["an AWS namespace", withMetrics({ a: { event: "a", label: "A" } }, { namespace: "AWS/Lambda" }), /namespace "AWS\/Lambda": must be 1-255 characters and must not start with "AWS\/"/],
     ["no metrics", withMetrics({}), /the catalog has no metric/],
     ["a bad metric id", withMetrics({ "page-views": { event: "a", label: "A" } }), /metric "page-views": ids are letters, digits and _/],
@@ -56,78 +52,133 @@ describe("the catalog", () => {
     ["an alarm window over a day", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 3600, evaluationPeriods: 25 } } } }), /metric "a" alarm "x": period × evaluationPeriods = 90000s exceeds CloudWatch's 86400s/],
     ["more datapoints than periods", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 2, datapointsToAlarm: 3 } } } }), /datapointsToAlarm 3 must be between 1 and evaluationPeriods \(2\)/],
     ["an odd period", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 45, evaluationPeriods: 1 } } } }), /period 45s must be 10, 30 or a multiple of 60/],
-    ["a period shorter than the bucket", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 1 } } } }, { bucket: "hour" }), /period 60s is not a multiple of the 3600s bucket/],
+    ["a period shorter than the bucket", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 120, evaluationPeriods: 1 } } } }), /period 120s is not a multiple of the 3600s bucket/, "hour"],
     ["a sum alarm without a sum", withMetrics({ a: { event: "a", label: "A", alarms: { x: { above: 1, series: "sum", periodSeconds: 60, evaluationPeriods: 1 } } } }), /watches the sum but the metric sums no field/],
     ["the same field for type and time", withMetrics({ a: { event: "a", label: "A" } }, { events: { typeField: "t", timeField: "t" } }), /typeField and timeField must be two different, non-empty field names/],
-    ["an unknown bucket", withMetrics({ a: { event: "a", label: "A" } }, { bucket: "day" as "hour" }), /bucket "day": use "minute" or "hour"/],
     ["an empty event type", withMetrics({ a: { event: "", label: "A" } }), /metric "a": event must be a non-empty event type/],
     ["an empty label", withMetrics({ a: { event: "a", label: "" } }), /metric "a": label must be non-empty/],
     ["a dimension listed twice", withMetrics({ a: { event: "a", label: "A", dimensions: ["p", "p"] } }), /metric "a": a dimension is listed twice/],
     ["zero evaluation periods", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 0 } } } }), /evaluationPeriods must be a whole number of at least 1/],
     ["a non-finite bound", withMetrics({ a: { event: "a", label: "A", alarms: { x: { above: Number.NaN, periodSeconds: 60, evaluationPeriods: 1 } } } }), /give exactly one finite bound/],
   ];
-  for (const [what, bad, expected] of cases) {
+  for (const [what, bad, expected, granularity = "minute"] of cases) {
     it(`rejects ${what}, naming the metric`, () => {
-      const problems = catalogProblems(bad);
+      const problems = catalogProblems(bad, { granularity });
       assert.ok(problems.some((p) => expected.test(p)), problems.join("\n"));
       assert.throws(() => assertNoProblems("the metric catalog", problems), CatalogError);
     });
   }
 
+  it("rejects an unknown granularity", () => {
+    assert.deepEqual(catalogProblems(catalog, { granularity: "day" as "hour" }), ['granularity "day": use minute or hour']);
+  });
+
   it("turns the catalog into analyzer rules: a total per metric and a split per dimension set", () => {
-    const rules = analyzerRules({ catalog });
-    assert.deepEqual(Object.keys(rules.byEvent).sort(), ["click", "donation", "impression", "page view"]);
+    const rules = analyzerRules({ catalog, granularity: "minute" });
+    assert.deepEqual(Object.keys(rules.byEvent).sort(), ["click", "donation", "page view"]);
     assert.deepEqual(rules.byEvent.donation, [
       { metric: "donations", dimensions: [], sum: "amount" },
       { metric: "donations", dimensions: ["platform"], sum: "amount" },
     ]);
     assert.equal(rules.bucketSeconds, 60);
-    assert.equal(analyzerRules({ catalog, bucket: "hour" }).bucketSeconds, 3600);
+    assert.equal(analyzerRules({ catalog, granularity: "hour" }).bucketSeconds, 3600);
     assert.equal(rules.byEvent["__proto__"], undefined);
   });
 });
 
 describe("alarms from the catalog", () => {
-  it("names alarms <stack>-<metric>-<alarm> and applies threshold overrides", () => {
-    const alarms = buildAlarms({ catalog, stack: "qa", names, thresholds: { "pageViews.low": 7 } });
-    const low = alarms.find((a) => a.name === "qa-pageViews-low")!;
+  it("names alarms <stack>-<pipeline>-<metric>-<alarm> and applies threshold overrides", () => {
+    const { alarms } = monitoring({ thresholds: { "pageViews.low": 7 } });
+    const low = alarms.find((a) => a.name === "qa-web-pageViews-low")!;
     assert.equal(low.threshold, 7);
     assert.equal(low.datapointsToAlarm, 3);
-    assert.equal(alarms.find((a) => a.name === "qa-donations-stalled")!.threshold, 1);
+    assert.equal(alarms.find((a) => a.name === "qa-web-donations-stalled")!.threshold, 1);
     assert.deepEqual(alarmProblems(alarms, { actions: 1 }), []);
+    assert.ok(alarms.every((a) => a.name.startsWith("qa-web-")));
   });
 
   it("refuses more than five actions and duplicate names", () => {
-    const alarms = buildAlarms({ catalog, stack: "qa", names });
+    const { alarms } = monitoring();
     assert.ok(alarmProblems(alarms, { actions: 6 }).some((p) => /6 actions, CloudWatch allows 5/.test(p)));
     assert.ok(alarmProblems([alarms[0], alarms[0]], { actions: 1 }).some((p) => /generated twice/.test(p)));
   });
 
   it("watches rejected records over a period no shorter than the bucket", () => {
-    const hourly = buildAlarms({ catalog: { ...catalog, bucket: "hour" }, stack: "qa", names });
-    assert.equal(hourly.find((a) => a.name === "qa-analyzer-rejected-records")!.period, 3600);
+    assert.equal(monitoring({ granularity: "hour" }).alarms.find((a) => a.name === "qa-web-analyzer-rejected-records")!.period, 3600);
+    assert.equal(monitoring().alarms.find((a) => a.name === "qa-web-analyzer-rejected-records")!.period, 300);
   });
+
+  for (const granularity of ["minute", "hour"] as const) {
+    it(`graphs every health alarm's own series: metric, dimensions, statistic and period (${granularity})`, () => {
+      // Prepare
+      const { alarms, dashboards } = monitoring({ granularity });
+      const graphs = dashboards.flatMap((d) => d.body.widgets).filter((w) => w.type === "metric");
+      // Act: every plain metric row as (namespace, metric, dimensions, stat, period), options falling back to the graph's.
+      const rows = graphs.flatMap((g) =>
+        g.properties.metrics
+          .filter((row) => typeof row[0] === "string")
+          .map((row) => {
+            const options = (typeof row[row.length - 1] === "object" ? row[row.length - 1] : {}) as { stat?: string; period?: number };
+            const [namespace, metricName, ...rest] = row.filter((v): v is string => typeof v === "string");
+            const dimensions = Object.fromEntries(Array.from({ length: rest.length / 2 }, (_, i) => [rest[2 * i], rest[2 * i + 1]]));
+            return { graph: g, key: JSON.stringify([namespace, metricName, dimensions, options.stat ?? g.properties.stat, options.period ?? g.properties.period]) };
+          }),
+      );
+      // Assess
+      const health = alarms.filter((a) => a.kind === "health");
+      assert.equal(health.length, 11);
+      for (const a of health) {
+        const key = JSON.stringify([a.namespace, a.metricName, a.dimensions, a.statistic, a.period]);
+        const shown = rows.filter((r) => r.key === key);
+        assert.ok(shown.length > 0, `no graph shows the series of alarm ${a.name}: ${key}`);
+        assert.ok(shown.some((r) => r.graph.properties.annotations?.horizontal.some((x) => x.label === a.name && x.value === a.threshold)), `${a.name}'s threshold is not drawn`);
+      }
+    });
+  }
 });
 
 describe("dashboards from the catalog", () => {
-  it("splits past 500 widgets instead of failing, each dashboard within the limit", () => {
+  const big = (count: number, groups: number) => {
     const metrics: Record<string, MetricDef> = {};
-    for (let i = 0; i < 300; i++) metrics[`m${i}`] = { event: `e${i}`, label: `M${i}`, group: `G${i % 7}`, dimensions: ["d"] };
-    const big = withMetrics(metrics);
-    const alarms = buildAlarms({ catalog: big, stack: "qa", names });
-    const dashboards = buildDashboards({ catalog: big, stack: "qa", region: "eu-west-1", names, alarms });
-    assert.equal(dashboards.length, 2);
-    assert.deepEqual(dashboards.map((d) => d.name), ["qa-Test", "qa-Test-2"]);
-    const widgets = dashboards.flatMap((d) => d.body.widgets);
+    for (let i = 0; i < count; i++) metrics[`m${i}`] = { event: `e${i}`, label: `M${i}`, group: `G${i % groups}`, dimensions: ["d"] };
+    return withMetrics(metrics);
+  };
+  const headers = (widgets: readonly { type: string; properties: unknown }[]) => widgets.filter((w) => w.type === "text").map((w) => (w.properties as { markdown: string }).markdown);
+
+  it("splits past 500 widgets at group boundaries, each dashboard within the limit", () => {
+    // Prepare: 286 metrics in 7 groups, two graphs each: 572 graphs, plus the health sections.
+    const { dashboards } = monitoring({ catalog: big(286, 7) });
+    // Assess
+    assert.deepEqual(dashboards.map((d) => d.name), ["qa-web", "qa-web-2"]);
     assert.ok(dashboards.every((d) => d.body.widgets.length <= 500));
-    assert.equal(widgets.filter((w) => w.type === "metric").length, 300 * 2 + 7);
+    const widgets = dashboards.flatMap((d) => d.body.widgets);
+    assert.equal(widgets.filter((w) => w.type === "metric").length, 286 * 2 + 9); // and nine health graphs
+    // No group is cut: each header appears once, and the second dashboard holds whole groups.
+    const all = dashboards.flatMap((d) => headers(d.body.widgets));
+    assert.equal(new Set(all).size, all.length);
+    // Six groups of 83 widgets fill the first; the seventh and the health sections go to the second.
+    assert.deepEqual(headers(dashboards[0].body.widgets), ["## G0", "## G1", "## G2", "## G3", "## G4", "## G5"]);
+    assert.deepEqual(headers(dashboards[1].body.widgets).slice(0, 2), ["## G6", "## Health: event stream"]);
     for (const d of dashboards) {
       for (const w of d.body.widgets) assert.ok(w.x >= 0 && w.x + w.width <= 24 && w.y >= 0);
     }
   });
 
+  it("cuts a group only when it alone exceeds the limit, heading each part", () => {
+    const sections: Section<string>[] = [
+      { title: "small", graphs: Array.from({ length: 3 }, (_, i) => ({ title: `s${i}`, stat: "Sum", period: 60, metrics: [] })) },
+      { title: "huge", graphs: Array.from({ length: 12 }, (_, i) => ({ title: `h${i}`, stat: "Sum", period: 60, metrics: [] })) },
+    ];
+    const dashboards = packDashboards({ name: "x", region: "eu-west-1", sections, maxWidgets: 5 });
+    assert.deepEqual(
+      dashboards.map((d) => headers(d.body.widgets)),
+      [["## small"], ["## huge"], ["## huge (continued)"], ["## huge (continued)"]],
+    );
+    assert.deepEqual(dashboards.map((d) => d.body.widgets.length), [4, 5, 5, 5]);
+  });
+
   it("lays widgets out without overlap", () => {
-    const [dashboard] = buildDashboards({ catalog, stack: "qa", region: "eu-west-1", names, alarms: buildAlarms({ catalog, stack: "qa", names }) });
+    const [dashboard] = monitoring().dashboards;
     const cells = new Set<string>();
     for (const w of dashboard.body.widgets) {
       for (let x = w.x; x < w.x + w.width; x++) {
@@ -137,6 +188,14 @@ describe("dashboards from the catalog", () => {
           cells.add(cell);
         }
       }
+    }
+  });
+
+  it("draws catalog alarm thresholds on their metric's graph", () => {
+    const alarms = catalogAlarms({ catalog, prefix: "qa-web", granularity: "minute" });
+    const graphs = monitoring().dashboards.flatMap((d) => d.body.widgets).filter((w) => w.type === "metric");
+    for (const a of alarms) {
+      assert.ok(graphs.some((g) => g.properties.annotations?.horizontal.some((x) => x.label === a.name && x.value === a.threshold)), a.name);
     }
   });
 });

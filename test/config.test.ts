@@ -1,17 +1,23 @@
 import assert from "node:assert/strict";
-import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../components/config";
-import { catalog } from "../dashboards";
+import { type Catalog, CatalogError, catalogNames, defineCatalog, loadCatalog } from "../catalog";
+import { CONFIG_KEYS, ConfigError, parseConfig, type PipelineConfig, PROJECT } from "../config";
+import { FIXTURE_CATALOGS, fixtureCatalog } from "./fixtures";
 import { projectFile, runProgram, stackConfig } from "./program";
 
-/** Parses a stack's config the way index.ts does, with some keys changed. */
-function parse(overrides: Record<string, unknown>, stack = "dev") {
+/** The shipped catalogs, and the fixtures `web` and `shop` as if they were shipped beside them. */
+const anyCatalog = (name: string) => (catalogNames(FIXTURE_CATALOGS).includes(name) ? fixtureCatalog(name) : loadCatalog(name));
+
+/** Parses a stack's config the way index.ts does, with some keys changed; all its pipelines. */
+function parseAll(overrides: Record<string, unknown>, stack = "dev"): PipelineConfig[] {
   const config = stackConfig(stack, overrides);
-  return parseConfig((key) => config[`${PROJECT}:${key}`], catalog);
+  return parseConfig((key) => config[`${PROJECT}:${key}`], anyCatalog);
 }
+/** The first pipeline's settings. */
+const parse = (overrides: Record<string, unknown>, stack = "dev") => parseAll(overrides, stack)[0].settings;
 
 function rejects(overrides: Record<string, unknown>, ...expected: RegExp[]) {
   assert.throws(
-    () => parse(overrides),
+    () => parseAll(overrides),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError, String(error));
       for (const pattern of expected) assert.match(error.message, pattern);
@@ -30,6 +36,35 @@ describe("stack config", () => {
     }
   });
 
+  it("deploys several pipelines, each with its own catalog and its own thresholds", () => {
+    // Act
+    const pipelines = parseAll({ pipelines: ["analytics", "shop"], alarmThresholds: ["pageViews.low=3", "shop/orders.none=2", "orders.none=4"] });
+    // Assess
+    assert.deepEqual(pipelines.map((p) => [p.name, p.catalog.namespace]), [["analytics", loadCatalog("analytics").namespace], ["shop", "ShopFixture"]]);
+    assert.deepEqual(pipelines[0].settings.alarmThresholds, { "pageViews.low": 3 });
+    assert.deepEqual(pipelines[1].settings.alarmThresholds, { "orders.none": 4 });
+    assert.equal(pipelines[1].settings.analyzer.mapping.batchSize, pipelines[0].settings.analyzer.mapping.batchSize);
+  });
+
+  /** Parses the dev stack with `pipelines` served by `load` instead of the catalog folder. */
+  const parseWith = (pipelines: string[], load: (name: string) => Catalog, overrides: Record<string, unknown> = {}) => {
+    const config = stackConfig("dev", { ...overrides, pipelines, alarmThresholds: [] });
+    return parseConfig((key) => config[`${PROJECT}:${key}`], load);
+  };
+
+  it("refuses two pipelines whose catalogs share a namespace, since their metrics would mix", () => {
+    assert.throws(() => parseWith(["a", "b"], () => fixtureCatalog("web")), /pipelines \[1\] "b": its catalog's namespace "WebFixture" is also "a"'s, so their metrics would mix/);
+  });
+
+  it("checks each catalog against the stack's granularity, naming the pipeline", () => {
+    const minutely = defineCatalog({ namespace: "M", events: { typeField: "t", timeField: "at" }, metrics: { m: { event: "m", label: "M", alarms: { x: { below: 1, periodSeconds: 120, evaluationPeriods: 1 } } } } });
+    assert.doesNotThrow(() => parseWith(["m"], () => minutely));
+    assert.throws(
+      () => parseWith(["m"], () => minutely, { granularity: "hour" }),
+      (e: unknown) => e instanceof CatalogError && /catalog "m" has 1 problem\(s\):\n {2}- metric "m" alarm "x": period 120s is not a multiple of the 3600s bucket/.test(e.message),
+    );
+  });
+
   it("accepts the dev and prod stacks", () => {
     assert.equal(parse({}, "dev").analyzer.mapping.batchSize, 1000);
     const prod = parse({}, "prod");
@@ -43,9 +78,15 @@ describe("stack config", () => {
     ["alarm emails that aren't a list", { alarmEmails: "ops@example.com" }, [/alarmEmails must be a list of strings/]],
     ["a negative threshold", { alarmThresholds: ["pageViews.low=-3"] }, [/alarmThresholds \[0\] "pageViews.low=-3": threshold must be a number of at least 0/]],
     ["a threshold that isn't a number", { alarmThresholds: ["pageViews.low=lots"] }, [/threshold must be a number/]],
-    ["an alarm on a metric the catalog lacks", { alarmThresholds: ["pageView.low=5"] }, [/names metric "pageView", which the catalog lacks \(it has pageViews, clicks, impressions, donations\)/]],
+    ["an alarm on a metric the catalog lacks", { alarmThresholds: ["pageView.low=5"] }, [/names metric "pageView", which the catalog lacks \(it has pageViews, clicks, .*\)/]],
     ["an alarm the metric doesn't have", { alarmThresholds: ["clicks.high=5"] }, [/metric "clicks" has no alarm "high" \(it has none\)/]],
-    ["a malformed threshold entry", { alarmThresholds: ["pageViews low 5"] }, [/is not <metric>.<alarm>=<number>/]],
+    ["a malformed threshold entry", { alarmThresholds: ["pageViews low 5"] }, [/is not \[<pipeline>\/\]<metric>.<alarm>=<number>/]],
+    ["a threshold for a pipeline the stack lacks", { alarmThresholds: ["shop/orders.none=5"] }, [/names pipeline "shop", which the stack lacks \(it has analytics\)/]],
+    ["a threshold that two pipelines' catalogs both have", { pipelines: ["analytics", "web"], alarmThresholds: ["pageViews.low=5"] }, [/matches the pipelines analytics and web/, /Fix: say which: analytics\/pageViews.low=5/]],
+    ["no pipeline", { pipelines: [] }, [/pipelines is empty/]],
+    ["a pipeline without a catalog", { pipelines: ["analytics", "billing"] }, [/pipelines \[1\] "billing": no catalog "billing" in catalogs\/ \(there: analytics.*\)/]],
+    ["a pipeline listed twice", { pipelines: ["analytics", "analytics"] }, [/pipelines \[1\] "analytics" is listed twice/]],
+    ["a pipeline name no AWS name can hold", { pipelines: ["Analytics_Team"] }, [/pipelines \[0\] "Analytics_Team" is not a pipeline name/]],
     ["an unknown stream mode", { streamMode: "serverless" }, [/streamMode is "serverless", not one of provisioned, on-demand/]],
     ["zero shards", { shardCount: 0 }, [/shardCount is "0", must be a whole number from 1 to 500/, /Fix: pulumi config set shardCount 1/]],
     ["a fractional batch size", { analyzerBatchSize: 10.5 }, [/analyzerBatchSize is "10.5", must be a whole number/]],
@@ -55,7 +96,7 @@ describe("stack config", () => {
     ["parallelization with exactly-once counters", { analyzerParallelizationFactor: 4 }, [/analyzerParallelizationFactor is 4, but exactly-once counters need per-shard order/]],
     ["a timeout too short for the batch", { analyzerBatchSize: 10000, analyzerTimeoutSeconds: 10 }, [/analyzerTimeoutSeconds is 10s, too short for a 10000-record batch \(needs at least 30s\)/]],
     ["a log retention CloudWatch doesn't offer", { logRetentionDays: 10 }, [/logRetentionDays is 10, which CloudWatch Logs does not offer/, /Fix: pulumi config set logRetentionDays 14/]],
-    ["a bucket that isn't minute or hour", { bucket: "day" }, [/bucket is "day", not one of minute, hour/]],
+    ["a granularity that isn't minute or hour", { granularity: "day" }, [/granularity is "day", not one of minute, hour/]],
     ["an unknown counter mode", { counterMode: "twice" }, [/counterMode is "twice"/]],
     ["a non-boolean flag", { protectData: "yes" }, [/protectData is "yes", not true or false/]],
     ["a missing key", { shardCount: undefined }, [/shardCount is not set/]],
@@ -77,7 +118,7 @@ describe("stack config", () => {
   });
 
   it("lists every problem at once", () => {
-    rejects({ shardCount: 0, bucket: "day", alarmEmails: ["x"] }, /3 problem\(s\)/);
+    rejects({ shardCount: 0, granularity: "day", alarmEmails: ["x"] }, /3 problem\(s\)/);
   });
 
   it("stops the program before any resource is declared", async () => {

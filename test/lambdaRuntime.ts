@@ -41,8 +41,11 @@ type RunnerMessage =
 const RUNNER = `(function (config) {
   "use strict";
   const { randomBytes } = require("node:crypto");
-  // The child must not outlive the parent even if the parent is SIGKILLed and cannot clean up.
-  process.on("disconnect", () => process.exit(0));
+  // The child must not outlive the parent, nor leave its files, even if the parent is SIGKILLed.
+  process.on("disconnect", () => {
+    require("node:fs").rmSync(config.dir, { recursive: true, force: true });
+    process.exit(0);
+  });
   const describe = (error) =>
     error instanceof Error
       ? { errorType: error.name, errorMessage: error.message, trace: String(error.stack || "").split("\\n") }
@@ -126,7 +129,7 @@ export async function startLambda(options: {
   // stdout and stderr share one append-only file: their lines stay in write order, and a line is
   // on disk before the runner reports the invocation that wrote it.
   const output = fs.openSync(outputFile, "a");
-  const config: LambdaContextInfo & { index: string } = { index, functionName: options.functionName ?? "function" };
+  const config: LambdaContextInfo & { index: string; dir: string } = { index, dir, functionName: options.functionName ?? "function" };
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, ["-e", `${RUNNER}(${JSON.stringify(config)})`], {
@@ -155,10 +158,13 @@ export async function startLambda(options: {
     w?.reject(error);
   };
 
-  let exitReason: string | undefined;
+  // Why the process can take no more events (set as soon as it is doomed, before it has exited).
+  let unusable: string | undefined;
+  let hasExited = false;
   const exited = new Promise<void>((resolve) => {
     const onGone = (reason: string) => {
-      exitReason ??= reason;
+      hasExited = true;
+      unusable ??= reason;
       fail(new Error(`Lambda process ${reason}. Last output:\n${tail()}`));
       resolve();
     };
@@ -179,10 +185,14 @@ export async function startLambda(options: {
   });
   const next = (requestId: string | undefined, what: string): Promise<RunnerMessage> =>
     new Promise<RunnerMessage>((resolve, reject) => {
-      if (exitReason !== undefined) return reject(new Error(`Lambda process ${exitReason}. Last output:\n${tail()}`));
+      if (unusable !== undefined) return reject(new Error(`Lambda process ${unusable}. Last output:\n${tail()}`));
       const timer = setTimeout(() => {
-        fail(new Error(`${what} timed out after ${timeoutMs} ms. Last output:\n${tail()}`));
+        unusable ??= `was killed after ${what} timed out`;
+        const error = new Error(`${what} timed out after ${timeoutMs} ms. Last output:\n${tail()}`);
+        // Settle only once the process is gone, so a caller never sees a timed-out process still running.
+        waiting = undefined;
         child.kill("SIGKILL");
+        void exited.then(() => reject(error));
       }, timeoutMs);
       const settle = () => clearTimeout(timer);
       waiting = {
@@ -195,7 +205,8 @@ export async function startLambda(options: {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      if (exitReason === undefined) {
+      unusable ??= "was stopped";
+      if (!hasExited) {
         child.kill("SIGKILL");
         await exited;
       }
@@ -218,10 +229,11 @@ export async function startLambda(options: {
   // Like one Lambda sandbox, the process handles one event at a time; later invokes wait their turn.
   let queue: Promise<unknown> = Promise.resolve();
   const invokeOnce = async <T>(event: unknown): Promise<Invocation<T>> => {
+    const payload = JSON.stringify(event) ?? "null";
     const requestId = randomUUID();
     const reply = next(requestId, `Invocation ${requestId}`);
-    if (exitReason === undefined) {
-      child.send({ requestId, payload: JSON.stringify(event) ?? "null", timeoutMs }, (error) => {
+    if (unusable === undefined) {
+      child.send({ requestId, payload, timeoutMs }, (error) => {
         if (error) fail(error);
       });
     }

@@ -1,0 +1,147 @@
+/**
+ * Local stand-ins for Lambda's event source mappings: read a Kinesis shard or the counter
+ * table's stream the way the mapping's poller does (batch size, batching window), hand each
+ * batch to the handler as a real Lambda event, and deliver it with the mapping's retry,
+ * bisection and dead-letter behaviour (esm.ts). Each records the health metrics the deployed
+ * alarms watch (invocations, errors, iterator age) in the local metric store.
+ */
+import { randomUUID } from "node:crypto";
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
+import type { Context, DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
+import type { MappingSettings } from "../config/stack";
+import { dynamoDBStreamEvent, kinesisEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
+import { deliverShard, type DeliveryStats, type InvocationResult } from "./esm";
+import type { MetricStore } from "./metricStore";
+
+/** What Lambda sends the on-failure destination: the batch's shard range, not its records. */
+export interface DeadLetter {
+  readonly queue: string;
+  readonly function: string;
+  readonly reason: string;
+  readonly batchSize: number;
+  readonly startSequenceNumber?: string;
+  readonly endSequenceNumber?: string;
+}
+
+/** A function as the local run deploys it: its names, its handler, its mapping's settings. */
+export interface LocalFunction<E> {
+  readonly role: string;
+  readonly functionName: string;
+  readonly dlqName: string;
+  readonly handler: Handler<E, InvocationResult | void>;
+  readonly mapping: MappingSettings;
+  readonly stats: DeliveryStats;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Lambda context like the one Lambda passes: a fresh request id per invocation. */
+function lambdaContext(functionName: string): Context {
+  return {
+    awsRequestId: randomUUID(),
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: "256",
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
+async function deliver<R, E>(fn: LocalFunction<E>, o: { records: R[]; idOf: (r: R) => string; event: (batch: R[]) => E; store: MetricStore; deadLetters: DeadLetter[] }): Promise<void> {
+  const metric = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn.functionName }, timestamp: Date.now(), value });
+  await deliverShard({
+    records: o.records,
+    idOf: o.idOf,
+    mapping: { batchSize: o.records.length, maximumRetryAttempts: fn.mapping.maximumRetryAttempts, bisectBatchOnFunctionError: true },
+    stats: fn.stats,
+    invoke: async (batch) => {
+      metric("Invocations", 1);
+      try {
+        const result = await fn.handler(o.event(batch), lambdaContext(fn.functionName), () => undefined);
+        metric("Errors", 0);
+        return result ?? undefined;
+      } catch (error) {
+        metric("Errors", 1);
+        throw error;
+      }
+    },
+    onFailure: (batch, reason) => {
+      o.deadLetters.push({ queue: fn.dlqName, function: fn.role, reason, batchSize: batch.length, startSequenceNumber: o.idOf(batch[0]), endSequenceNumber: o.idOf(batch[batch.length - 1]) });
+    },
+  });
+}
+
+/** Polls one Kinesis shard until the producer is done and the shard is drained. */
+export async function pollKinesisShard(o: {
+  kinesis: KinesisClient;
+  stream: { name: string; arn: string };
+  shardId: string;
+  fn: LocalFunction<ReturnType<typeof kinesisEvent>> & { handler: KinesisStreamHandler };
+  store: MetricStore;
+  deadLetters: DeadLetter[];
+  producing: () => boolean;
+}): Promise<void> {
+  const m = o.fn.mapping;
+  let iterator = (await o.kinesis.send(new GetShardIteratorCommand({ StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+  for (;;) {
+    const buffer: KinesisRecord[] = [];
+    const windowEnds = Date.now() + m.batchingWindowSeconds * 1000;
+    while (buffer.length < m.batchSize) {
+      const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: m.batchSize - buffer.length }));
+      iterator = page.NextShardIterator;
+      buffer.push(...(page.Records ?? []));
+      if ((page.Records ?? []).length > 0) continue;
+      if (!o.producing() || Date.now() >= windowEnds) break;
+      await sleep(50);
+    }
+    if (buffer.length === 0) {
+      if (!o.producing()) return;
+      continue;
+    }
+    const records = buffer.map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
+    const newest = records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000;
+    o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Date.now() - newest });
+    await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
+  }
+}
+
+/** Polls every shard of the counter table's stream until the analyzers are done and it is drained. */
+export async function pollTableStream(o: {
+  streams: DynamoDBStreamsClient;
+  streamArn: string;
+  fn: LocalFunction<ReturnType<typeof dynamoDBStreamEvent>> & { handler: DynamoDBStreamHandler };
+  store: MetricStore;
+  deadLetters: DeadLetter[];
+  upstreamDone: () => boolean;
+}): Promise<void> {
+  const m = o.fn.mapping;
+  const positions = new Map<string, string | undefined>();
+  for (;;) {
+    const finished = o.upstreamDone(); // read before polling: anything written before this is in the stream
+    let got = 0;
+    for (const shardId of await tableStreamShards(o.streams, o.streamArn)) {
+      const records = await readTableStream(o.streams, o.streamArn, shardId, positions.get(shardId));
+      if (records.length === 0) continue;
+      positions.set(shardId, records[records.length - 1].dynamodb?.SequenceNumber);
+      got += records.length;
+      for (let i = 0; i < records.length; i += m.batchSize) {
+        const batch = records.slice(i, i + m.batchSize).map((r) => toDynamoDBLambdaRecord(r, o.streamArn));
+        const newest = Math.max(...batch.map((r) => (r.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000));
+        o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Math.max(0, Date.now() - newest) });
+        await deliver(o.fn, { records: batch, idOf: (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber ?? "", event: dynamoDBStreamEvent, store: o.store, deadLetters: o.deadLetters });
+      }
+    }
+    if (got === 0) {
+      if (finished) return;
+      await sleep(Math.min(500, m.batchingWindowSeconds * 1000 || 50));
+    }
+  }
+}
