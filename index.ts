@@ -20,22 +20,25 @@ const provider = new aws.Provider("aws", {
   defaultTags: { tags: { project: PROJECT, stack, "managed-by": "pulumi" } },
 });
 
-const built = configured.map(({ name, catalog, settings }) => new Pipeline(name, { catalog, settings, stack, region }, { providers: [provider] }));
-
 /** Per pipeline, by name: what producers write to and what operators open. */
-export const pipelines = Object.fromEntries(
-  built.map((p, i) => [
-    configured[i].name,
-    {
-      streamName: p.streamName,
-      streamArn: p.streamArn,
-      counterTableName: p.tableName,
-      quarantineBucket: p.quarantineBucket,
-      analyzerFunctionName: p.analyzerFunctionName,
-      forwarderFunctionName: p.forwarderFunctionName,
-      alarmTopicArn: p.alarmTopicArn,
-      dashboards: p.dashboardNames,
-      alarms: p.alarmNames,
-    },
-  ]),
+export const pipelines = pulumi.output(
+  Object.fromEntries(
+    configured.map(({ name, catalog, settings }) => {
+      const p = new Pipeline(name, { catalog, settings, stack, region }, { providers: [provider] });
+      return [
+        name,
+        {
+          streamName: p.streamName,
+          streamArn: p.streamArn,
+          counterTableName: p.tableName,
+          quarantineBucket: p.quarantineBucket,
+          analyzerFunctionName: p.analyzerFunctionName,
+          forwarderFunctionName: p.forwarderFunctionName,
+          alarmTopicArn: p.alarmTopicArn,
+          dashboards: p.dashboardNames,
+          alarms: p.alarmNames,
+        },
+      ];
+    }),
+  ),
 );

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { analyzerRules, catalog } from "../dashboards";
-import { counterKey, planBatch, toBatchRecords, toMark } from "../functions/analyzer/aggregate";
+import { analyzerRules, counterKey, toMark, valuesKey } from "../catalog";
+import { planBatch, toBatchRecords } from "../functions/analyzer/aggregate";
 import { bucketStart, decodeRecord, parseTimestamp, REJECT_REASONS, type RejectReason } from "../functions/analyzer/decode";
-import { processBatch } from "../functions/analyzer/process";
+import { createAnalyzerHandler, processBatch } from "../functions/analyzer/process";
 import { quarantineBody, quarantineKey } from "../functions/analyzer/quarantine";
 import { memoryLogger } from "../functions/shared/log";
 import { captureAtBoundary, capturedS3, LOCAL_AWS } from "../local/clients";
-import { b64, event, kinesisLambdaEvent, record, T0 } from "./factories";
+import { b64, event, kinesisLambdaEvent, lambdaContext, record, T0 } from "./factories";
+import { fixtureCatalog } from "./fixtures";
 
-const rules = analyzerRules({ catalog });
+const rules = analyzerRules({ catalog: fixtureCatalog("web"), granularity: "minute" });
 const decode = (data: Record<string, unknown> | { raw: string }, arrivalMs = T0) => decodeRecord(record(data).data, rules, arrivalMs);
 
 describe("analyzer: decoding and validation", () => {
@@ -142,8 +143,23 @@ describe("analyzer: rolling a batch up", () => {
     assert.equal(toMark("49590338271490256608559692538361571095921575989136588898").length, 129);
   });
 
-  it("encodes dimension values so no two counters share a key", () => {
-    assert.notEqual(counterKey("m", ["a", "b"], ["x&b=y", "z"]), counterKey("m", ["a", "b"], ["x", "y&b=z"]));
+  it("encodes dimension values so no two counters share a key, whatever the strings hold", () => {
+    const lists = [["x&b=y", "z"], ["x", "y&b=z"], ["a\u0000b", "c"], ["a", "b\u0000c"], ["%26", ""], ["&", ""], ["%", "#"], ["%25", "%23"], ["\ud800", "x"]];
+    const keys = lists.map((values) => counterKey("m", ["a", "b"], values));
+    assert.equal(new Set(keys).size, lists.length, keys.join(" | "));
+    assert.equal(new Set(lists.map(valuesKey)).size, lists.length);
+    assert.equal(counterKey("donations", ["platform"], ["Web"]), "donations#platform=Web");
+  });
+
+  it("keeps two dimension-value lists that differ only where a naive join would blur them apart in one batch", () => {
+    // Prepare: ("a\0b", "c") and ("a", "b\0c") joined on U+0000 would be one counter.
+    const twoDims = analyzerRules({ catalog: fixtureCatalog("shop"), granularity: "minute" });
+    const order = (country: string, channel: string) => record({ event_type: "order placed", occurred_at: "2026-11-21T12:34:56", country, channel, total: 1 });
+    // Act
+    const plan = planBatch([order("a\u0000b", "c"), order("a", "b\u0000c")], twoDims);
+    // Assess
+    const split = plan.updates.filter((u) => u.metric === "orders" && Object.keys(u.dimensions).length === 2);
+    assert.deepEqual(split.map((u) => [u.dimensions, u.count]), [[{ country: "a\u0000b", channel: "c" }, 1], [{ country: "a", channel: "b\u0000c" }, 1]]);
   });
 
   it("reads the Lambda event's shard, sequence number and arrival time", () => {
@@ -162,18 +178,43 @@ describe("analyzer: rolling a batch up", () => {
   });
 });
 
+const SETTINGS = { tableName: "t", quarantineBucket: "q", mode: "exactly-once", ttlDays: 7 } as const;
+
+describe("analyzer: the handler its factory builds", () => {
+  it("answers the Lambda event with batchItemFailures and logs with the invocation's request id", async () => {
+    // Prepare: DynamoDB answered at the SDK boundary; one record is bad.
+    const dynamo = new DynamoDBClient({ ...LOCAL_AWS });
+    const writes: string[] = [];
+    captureAtBoundary<{ Key: { pk: { S: string } } }>(dynamo, (input) => {
+      writes.push(input.Key.pk.S);
+      return {};
+    });
+    const s3 = capturedS3();
+    const log = memoryLogger();
+    const handler = createAnalyzerHandler({ rules, dynamo, s3: s3.client, settings: SETTINGS, log });
+    // Act
+    const result = await handler(kinesisLambdaEvent([record(event()), record({ raw: "%%%%" })]), lambdaContext("req-1"), () => undefined);
+    // Assess
+    assert.deepEqual(result, { batchItemFailures: [] });
+    assert.deepEqual(writes.sort(), ["CountedRecords", "RejectedRecords", "RejectedRecords#reason=bad_base64", "pageViews"]);
+    assert.equal(s3.objects.size, 1);
+    assert.ok(log.entries.length >= 2);
+    assert.ok(log.entries.every((e) => e.requestId === "req-1"), JSON.stringify(log.entries));
+  });
+});
+
 describe("analyzer: a failed write", () => {
   it("reports the first record the failed counter had not applied, and only that", async () => {
-    // Prepare: the clicks counter is throttled; page views and impressions write fine.
+    // Prepare: the clicks counter is throttled; page views write fine.
     const dynamo = new DynamoDBClient({ ...LOCAL_AWS, maxAttempts: 1 });
     captureAtBoundary<{ Key: { pk: { S: string } } }>(dynamo, (input) => {
       if (input.Key.pk.S === "clicks") throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ThrottlingException" });
       return {};
     });
-    const records = [record(event()), record(event({ event_type: "click" })), record(event({ event_type: "impression" })), record(event({ event_type: "click" }))];
+    const records = [record(event()), record(event({ event_type: "click" })), record(event()), record(event({ event_type: "click" }))];
     const log = memoryLogger();
     // Act
-    const result = await processBatch(records, { rules, dynamo, s3: capturedS3().client, tableName: "t", quarantineBucket: "q", mode: "exactly-once", ttlDays: 7, log });
+    const result = await processBatch(records, { rules, dynamo, s3: capturedS3().client, settings: SETTINGS, log });
     // Assess
     assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: records[1].sequenceNumber }]);
     const failed = log.entries.find((e) => e.message === "counter update failed");

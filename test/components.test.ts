@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyzerFunction, EventStream, type MappingSettings, QuarantineStore, StreamFunction } from "../components";
+import { AnalyzerFunction, EventStream, functionArchive, QuarantineStore, StreamFunction } from "../components";
+import type { MappingSettings } from "../config";
+import { fixtureCatalog } from "./fixtures";
 import { RecordingMocks } from "./mocks";
 
 const mapping: MappingSettings = {
@@ -18,7 +20,7 @@ describe("components refuse bad arguments up front", () => {
   });
 
   it("AnalyzerFunction refuses a parallelization factor above 1 with exactly-once counters", () => {
-    const args = { streamArn: "s", tableArn: "t", tableName: "t", quarantineArn: "q", quarantineName: "q", memoryMb: 256, timeoutSeconds: 60 };
+    const args = { catalog: fixtureCatalog("web"), granularity: "minute" as const, streamArn: "s", tableArn: "t", tableName: "t", quarantineArn: "q", quarantineName: "q", memoryMb: 256, timeoutSeconds: 60 };
     assert.throws(
       () => new AnalyzerFunction("a", { ...args, mapping: { ...mapping, parallelizationFactor: 4 } }),
       /AnalyzerFunction a: mapping.parallelizationFactor is 4, but exactly-once counters rely on per-shard order; set it to 1/,
@@ -27,7 +29,7 @@ describe("components refuse bad arguments up front", () => {
   });
 
   it("StreamFunction refuses infinite retries or record age", () => {
-    const args = { entry: "functions/forwarder/handler.ts", sourceArn: "x", sourceKind: "dynamodb" as const, statements: [] };
+    const args = { code: functionArchive("forwarder", fixtureCatalog("web")), sourceArn: "x", sourceKind: "dynamodb" as const, statements: [] };
     assert.throws(() => new StreamFunction("f", { ...args, mapping: { ...mapping, maximumRetryAttempts: -1 } }), /must be finite/);
     assert.throws(() => new StreamFunction("g", { ...args, mapping: { ...mapping, maximumRecordAgeSeconds: -1 } }), /must be finite/);
   });

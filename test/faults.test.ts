@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
-import { analyzerRules, catalog } from "../dashboards";
+import { analyzerRules } from "../catalog";
 import { type BatchRecord, planBatch } from "../functions/analyzer/aggregate";
 import type { CounterMode } from "../functions/analyzer/counters";
 import { processBatch } from "../functions/analyzer/process";
@@ -11,12 +11,14 @@ import { deliverShard, newStats } from "../local/esm";
 import { produce, seeded } from "../local/producer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { emulators } from "./emulators";
+import { fixtureCatalog } from "./fixtures";
 import { counterDiff, scanCounters, truth } from "./truth";
 
 const asCounters = (m: Map<string, number>) => new Map([...m].map(([k, count]) => [k, { count, sum: 0 }]));
 
 const RUNS = 50;
-const rules = analyzerRules({ catalog });
+const catalog = fixtureCatalog("web");
+const rules = analyzerRules({ catalog, granularity: "minute" });
 
 class Crash extends Error {}
 
@@ -62,18 +64,18 @@ async function run(mode: CounterMode, seed: number, endpoint: string, admin: Dyn
   const table = `faults-${mode}-${seed}`;
   await createCounterTable(admin, table, { stream: false });
   const now = Date.parse("2026-11-21T12:00:00Z");
-  const produced = produce({ count: 40 + Math.floor(random() * 160), seed, now, spanMs: 3 * 60_000, badRatio: 0.05 });
+  const produced = produce({ catalog, count: 40 + Math.floor(random() * 160), seed, now, spanMs: 3 * 60_000, badRatio: 0.05 });
   const records: BatchRecord[] = produced.map((p, i) => ({
     shardId: "shardId-000000000001",
     sequenceNumber: (49_000_000_000_000_000_000n + BigInt(i) * 7n).toString(),
     data: p.data.toString("base64"),
     arrivalMs: now,
   }));
-  const expected = truth(produced);
+  const expected = truth(produced, catalog);
 
   const { client, state } = faultyClient(endpoint, random, 0.05);
   const s3 = capturedS3();
-  const deps = { rules, dynamo: client, s3: s3.client, tableName: table, quarantineBucket: "q", mode, ttlDays: 7, log: memoryLogger() };
+  const deps = { rules, dynamo: client, s3: s3.client, settings: { tableName: table, quarantineBucket: "q", mode, ttlDays: 7 }, log: memoryLogger() };
   const stats = newStats();
   let crashes = 0;
   await deliverShard({

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { catalog } from "../dashboards";
-import { chunkDatums, type Datum, datumBytes, forwarderRules, recordDatums, type RecordDatums } from "../functions/forwarder/deltas";
-import { forwardBatch } from "../functions/forwarder/process";
+import { forwarderRules } from "../catalog";
+import { chunkDatums, type Datum, datumBytes, recordDatums, type RecordDatums } from "../functions/forwarder/deltas";
+import { createForwarderHandler, forwardBatch } from "../functions/forwarder/process";
 import { memoryLogger } from "../functions/shared/log";
 import { capturedCloudWatch } from "../local/clients";
-import { counterChange, T0 } from "./factories";
+import { counterChange, lambdaContext, T0 } from "./factories";
+import { fixtureCatalog } from "./fixtures";
 
-const rules = forwarderRules(catalog);
+const rules = forwarderRules(fixtureCatalog("web"));
 const BUCKET = "2026-11-21T12:34:00.000Z";
 
 describe("forwarder: counter changes to increments", () => {
@@ -104,8 +105,25 @@ describe("forwarder: batching PutMetricData", () => {
     // Assess: 1,500 records × 2 series = 3,000 datums; the first call carried 1,000 (500 records).
     assert.equal(calls.length, 1);
     assert.equal(calls[0].input.MetricData?.length, 1000);
-    assert.equal(calls[0].input.Namespace, "RealtimeAnalytics");
+    assert.equal(calls[0].input.Namespace, "WebFixture");
     assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: records[500].dynamodb!.SequenceNumber }]);
     assert.ok(log.entries.some((e) => e.message === "PutMetricData failed" && e.transient === true));
+  });
+});
+
+describe("forwarder: the handler its factory builds", () => {
+  it("forwards the stream event's increments and logs with the invocation's request id", async () => {
+    // Prepare
+    const { client, calls } = capturedCloudWatch();
+    const log = memoryLogger();
+    const handler = createForwarderHandler({ rules, cloudwatch: client, log, now: () => T0 });
+    const records = [counterChange({ metric: "pageViews", bucket: BUCKET, count: 9, oldCount: 5 }), counterChange({ metric: "nope", bucket: BUCKET, count: 1 })];
+    // Act
+    const result = await handler({ Records: records }, lambdaContext("req-7"), () => undefined);
+    // Assess
+    assert.deepEqual(result, { batchItemFailures: [] });
+    assert.deepEqual(calls.map((c) => c.input.MetricData?.map((d) => (d as Datum).Value)), [[4]]);
+    assert.ok(log.entries.some((e) => e.message === "counter change not forwarded" && e.kind === "unknown_metric"));
+    assert.ok(log.entries.every((e) => e.requestId === "req-7"));
   });
 });

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import type { Context, DynamoDBStreamHandler, KinesisStreamHandler } from "aws-lambda";
-import { captureAtBoundary } from "../local/clients";
+import type { DynamoDBStreamHandler, KinesisStreamHandler } from "aws-lambda";
+import { analyzerRules, forwarderRules } from "../catalog";
+import { createAnalyzerHandler } from "../functions/analyzer/process";
+import { createForwarderHandler } from "../functions/forwarder/process";
+import { memoryLogger } from "../functions/shared/log";
 import {
   createCounterTable,
   createEventStream,
@@ -13,10 +16,14 @@ import {
   toDynamoDBLambdaRecord,
   toKinesisLambdaRecord,
 } from "../local/aws";
+import { capturedCloudWatch, capturedS3 } from "../local/clients";
 import { type ProducedRecord, produce } from "../local/producer";
 import { emulators, type Emulators } from "./emulators";
-import { near, scanCounters, truth } from "./truth";
+import { lambdaContext } from "./factories";
+import { fixtureCatalog } from "./fixtures";
+import { near, scanCounters, truth, truthKey } from "./truth";
 
+const catalog = fixtureCatalog("web");
 
 describe("analyzer and forwarder against DynamoDB Local and kinesalite", function () {
   this.timeout(180_000);
@@ -25,40 +32,29 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
   let env: Emulators;
   let analyzer: KinesisStreamHandler;
   let forwarder: DynamoDBStreamHandler;
-  const quarantined = new Map<string, string>();
-  const metricCalls: { Namespace?: string; MetricData?: { MetricName: string; Dimensions?: { Name: string; Value: string }[]; Timestamp: Date; Value: number }[] }[] = [];
+  let quarantined: Map<string, string>;
+  let metricCalls: ReturnType<typeof capturedCloudWatch>["calls"];
   let tableStreamArn: string;
   let produced: ProducedRecord[];
-  const lambdaContext = {} as Context;
+  const lambdaContextFor = () => lambdaContext(`req-${Math.random()}`);
 
   before(async () => {
     env = await emulators();
     tableStreamArn = (await createCounterTable(env.clients.dynamo, TABLE))!;
-    Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      AWS_ENDPOINT_URL_DYNAMODB: env.dynamoEndpoint,
-      COUNTER_TABLE: TABLE,
-      QUARANTINE_BUCKET: "it-quarantine",
-      COUNTER_MODE: "exactly-once",
-      BUCKET: "minute",
-      COUNTER_TTL_DAYS: "7",
-      AWS_LAMBDA_LOG_LEVEL: "ERROR",
+    // The factories with this test's clients: DynamoDB Local for the table; S3 and CloudWatch,
+    // which have no emulator, answered at the SDK boundary.
+    const s3 = capturedS3();
+    const cloudwatch = capturedCloudWatch();
+    quarantined = s3.objects;
+    metricCalls = cloudwatch.calls;
+    analyzer = createAnalyzerHandler({
+      rules: analyzerRules({ catalog, granularity: "minute" }),
+      dynamo: env.clients.dynamo,
+      s3: s3.client,
+      settings: { tableName: TABLE, quarantineBucket: "it-quarantine", mode: "exactly-once", ttlDays: 7 },
+      log: memoryLogger(),
     });
-    const a = require("../functions/analyzer/handler");
-    const f = require("../functions/forwarder/handler");
-    analyzer = a.handler;
-    forwarder = f.handler;
-    // S3 and CloudWatch have no emulator: their calls are answered at the SDK boundary.
-    captureAtBoundary<{ Key: string; Body: string }>(a.clients.s3, (input) => {
-      quarantined.set(input.Key, input.Body);
-      return {};
-    });
-    captureAtBoundary<(typeof metricCalls)[number]>(f.clients.cloudwatch, (input) => {
-      metricCalls.push(input);
-      return {};
-    });
+    forwarder = createForwarderHandler({ rules: forwarderRules(catalog), cloudwatch: cloudwatch.client, log: memoryLogger() });
   });
 
   async function runAnalyzer(batchSize: number): Promise<{ failures: number; invocations: number }> {
@@ -68,7 +64,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
     for (const shardId of shardIds) {
       const records = (await readShard(env.clients.kinesis, STREAM, shardId)).map((r) => toKinesisLambdaRecord(r, shardId, arn));
       for (let i = 0; i < records.length; i += batchSize) {
-        const result = await analyzer(kinesisEvent(records.slice(i, i + batchSize)), lambdaContext, () => undefined);
+        const result = await analyzer(kinesisEvent(records.slice(i, i + batchSize)), lambdaContextFor(), () => undefined);
         invocations += 1;
         failures += result ? result.batchItemFailures.length : 0;
       }
@@ -87,7 +83,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
       tableStreamPosition.set(shardId, got[got.length - 1].dynamodb?.SequenceNumber);
       records += got.length;
       for (let i = 0; i < got.length; i += 100) {
-        const result = await forwarder(dynamoDBStreamEvent(got.slice(i, i + 100).map((r) => toDynamoDBLambdaRecord(r, tableStreamArn))), lambdaContext, () => undefined);
+        const result = await forwarder(dynamoDBStreamEvent(got.slice(i, i + 100).map((r) => toDynamoDBLambdaRecord(r, tableStreamArn))), lambdaContextFor(), () => undefined);
         assert.deepEqual(result, { batchItemFailures: [] });
       }
     }
@@ -97,7 +93,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
   it("counts every event put with the real SDK exactly, rejects and keeps the bad ones", async () => {
     // Prepare: 1,200 records over two shards, about 3% bad.
     streamInfo = await createEventStream(env.clients.kinesis, STREAM, 2);
-    produced = produce({ count: 1200, seed: 7, badRatio: 0.03 });
+    produced = produce({ catalog, count: 1200, seed: 7, badRatio: 0.03 });
     for (let i = 0; i < produced.length; i += 500) {
       const put = await env.clients.kinesis.send(
         new PutRecordsCommand({ StreamName: STREAM, Records: produced.slice(i, i + 500).map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }),
@@ -108,7 +104,7 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
     const run = await runAnalyzer(250);
     // Assess
     assert.equal(run.failures, 0);
-    const expected = truth(produced);
+    const expected = truth(produced, catalog);
     const actual = await scanCounters(env.clients.dynamo, TABLE);
     assert.ok(expected.rejected.size >= 3, "the sample should hold several kinds of bad record");
     assert.deepEqual([...actual.counters.keys()].sort(), [...expected.counters.keys()].sort());
@@ -134,10 +130,10 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
     assert.ok(records > 0);
     const sent = new Map<string, number>();
     for (const call of metricCalls) {
-      assert.equal(call.Namespace, "RealtimeAnalytics");
-      assert.ok((call.MetricData ?? []).length <= 1000);
-      for (const d of call.MetricData ?? []) {
-        const key = [d.MetricName, ...(d.Dimensions ?? []).map((x) => `${x.Name}=${x.Value}`), new Date(d.Timestamp).toISOString()].join("|");
+      assert.equal(call.input.Namespace, catalog.namespace);
+      assert.ok((call.input.MetricData ?? []).length <= 1000);
+      for (const d of (call.input.MetricData ?? []) as { MetricName: string; Dimensions?: { Name: string; Value: string }[]; Timestamp: Date; Value: number }[]) {
+        const key = truthKey(d.MetricName, Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])), new Date(d.Timestamp).toISOString());
         sent.set(key, (sent.get(key) ?? 0) + d.Value);
       }
     }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ANALYZER_ENTRY, FORWARDER_ENTRY } from "../components";
-import { bundleFunction } from "../components/bundle";
-import { catalog, countMetricName, type MetricDef, sumMetricName } from "../dashboards";
+import { countMetricName, loadCatalog, metricEntries, sumMetricName } from "../catalog";
+import { bundleFunction, FUNCTIONS, type FunctionKind } from "../components/bundle";
+import { fixtureCatalog } from "./fixtures";
 import { ACCOUNT, REGION, type Recorded } from "./mocks";
 import { type ProgramRun, runProgram } from "./program";
 
@@ -23,6 +23,7 @@ const T = {
   provider: "pulumi:providers:aws",
 };
 
+const catalog = loadCatalog("analytics");
 const json = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
 const statements = (policy: Recorded) => json(policy.inputs.policy).Statement as { Sid: string; Action: string[]; Resource: string | string[]; Condition?: unknown }[];
 
@@ -114,7 +115,7 @@ for (const stack of ["dev", "prod"] as const) {
         COUNTER_TABLE: "analytics-counters-table-id",
         QUARANTINE_BUCKET: "analytics-quarantine-bucket-id",
         COUNTER_MODE: "exactly-once",
-        BUCKET: "minute",
+        GRANULARITY: "minute",
         COUNTER_TTL_DAYS: stack === "dev" ? "7" : "90",
       });
     });
@@ -155,27 +156,27 @@ for (const stack of ["dev", "prod"] as const) {
       const alarms = m().ofType(T.alarm);
       const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:${m().one(T.topic).id}`;
       const byName = new Map(alarms.map((a) => [a.inputs.name as string, a]));
-      const catalogAlarms = Object.entries(catalog.metrics as Record<string, MetricDef>).flatMap(([id, metric]) => Object.keys(metric.alarms ?? {}).map((a) => `${stack}-${id}-${a}`));
-      assert.deepEqual(catalogAlarms, [`${stack}-pageViews-low`, `${stack}-donations-stalled`]);
-      const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-${f}-${c}`));
-      health.push(`${stack}-table-write-throttles`, `${stack}-stream-write-throughput-exceeded`, `${stack}-analyzer-rejected-records`);
+      const catalogAlarms = metricEntries(catalog).flatMap(([id, metric]) => Object.keys(metric.alarms ?? {}).map((a) => `${stack}-analytics-${id}-${a}`));
+      assert.ok(catalogAlarms.includes(`${stack}-analytics-pageViews-low`) && catalogAlarms.includes(`${stack}-analytics-donations-stalled`));
+      const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-analytics-${f}-${c}`));
+      health.push(`${stack}-analytics-table-write-throttles`, `${stack}-analytics-stream-write-throughput-exceeded`, `${stack}-analytics-analyzer-rejected-records`);
       assert.deepEqual([...byName.keys()].sort(), [...catalogAlarms, ...health].sort());
       for (const alarm of alarms) {
         assert.deepEqual(alarm.inputs.alarmActions, [topicArn], alarm.inputs.name);
         assert.deepEqual(alarm.inputs.okActions, [topicArn]);
         assert.ok(alarm.inputs.period * alarm.inputs.evaluationPeriods <= 86_400);
       }
-      const low = byName.get(`${stack}-pageViews-low`)!;
+      const low = byName.get(`${stack}-analytics-pageViews-low`)!;
       assert.equal(low.inputs.threshold, stack === "dev" ? 1 : 50);
       assert.equal(low.inputs.comparisonOperator, "LessThanThreshold");
       assert.equal(low.inputs.treatMissingData, "breaching");
       assert.equal(low.inputs.namespace, catalog.namespace);
       assert.equal(low.inputs.metricName, "pageViews");
-      const age = byName.get(`${stack}-analyzer-iterator-age`)!;
+      const age = byName.get(`${stack}-analytics-analyzer-iterator-age`)!;
       assert.deepEqual(age.inputs.dimensions, { FunctionName: m().one(T.fn, "analyzer").id });
       assert.equal(age.inputs.threshold, stack === "dev" ? 60000 : 120000);
-      assert.deepEqual(byName.get(`${stack}-forwarder-dlq-depth`)!.inputs.dimensions, { QueueName: "analytics-forwarder-fn-dlq-id" });
-      assert.deepEqual(byName.get(`${stack}-table-write-throttles`)!.inputs.dimensions, { TableName: "analytics-counters-table-id" });
+      assert.deepEqual(byName.get(`${stack}-analytics-forwarder-dlq-depth`)!.inputs.dimensions, { QueueName: "analytics-forwarder-fn-dlq-id" });
+      assert.deepEqual(byName.get(`${stack}-analytics-table-write-throttles`)!.inputs.dimensions, { TableName: "analytics-counters-table-id" });
     });
 
     it("draws a widget for every catalog metric, with alarm thresholds as annotations, and a health section", () => {
@@ -184,16 +185,16 @@ for (const stack of ["dev", "prod"] as const) {
       const body = json(dashboards[0].inputs.dashboardBody) as { widgets: { type: string; properties: any }[] };
       const graphs = body.widgets.filter((w) => w.type === "metric");
       const shown = new Set(graphs.flatMap((g) => g.properties.metrics.map((row: unknown[]) => (typeof row[0] === "string" ? row[1] : (row[0] as { expression: string }).expression))));
-      for (const [id, metric] of Object.entries(catalog.metrics as Record<string, MetricDef>)) {
+      for (const [id, metric] of metricEntries(catalog)) {
         assert.ok(shown.has(countMetricName(id)), `no widget for ${id}`);
         if (metric.sum !== undefined) assert.ok(shown.has(sumMetricName(id, metric)), `no widget for ${id}'s sum`);
       }
       assert.ok([...shown].some((s) => String(s).includes('{RealtimeAnalytics,platform} MetricName="donations"')));
       const pageViews = graphs.find((g) => g.properties.title === "Page views")!;
-      assert.deepEqual(pageViews.properties.annotations.horizontal, [{ label: `${stack}-pageViews-low`, value: stack === "dev" ? 1 : 50 }]);
-      assert.ok(body.widgets.some((w) => w.type === "text" && w.properties.markdown === "## Pipeline health"));
+      assert.deepEqual(pageViews.properties.annotations.horizontal, [{ label: `${stack}-analytics-pageViews-low`, value: stack === "dev" ? 1 : 50 }]);
+      assert.ok(body.widgets.some((w) => w.type === "text" && w.properties.markdown === "## Health: analyzer"));
       assert.ok(graphs.every((g) => g.properties.region === REGION));
-      const fnRow = graphs.find((g) => g.properties.title === "Function errors")!.properties.metrics[0];
+      const fnRow = graphs.find((g) => g.properties.title === "analyzer: errors and throttles")!.properties.metrics[0];
       assert.deepEqual(fnRow.slice(0, 4), ["AWS/Lambda", "Errors", "FunctionName", m().one(T.fn, "analyzer").id]);
     });
 
@@ -235,34 +236,41 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("exports what an operator needs", () => {
-      assert.equal(run.exports.streamName, m().one(T.stream).id);
-      assert.deepEqual(run.exports.dashboards, [`${stack}-RealtimeAnalytics`]);
-      assert.equal((run.exports.alarms as string[]).length, m().ofType(T.alarm).length);
+      const outputs = (run.exports.pipelines as Record<string, Record<string, unknown>>).analytics;
+      assert.deepEqual(Object.keys(run.exports.pipelines as object), ["analytics"]);
+      assert.equal(outputs.streamName, m().one(T.stream).id);
+      assert.equal(outputs.counterTableName, m().one(T.table).id);
+      assert.deepEqual(outputs.dashboards, [`${stack}-analytics`]);
+      assert.equal((outputs.alarms as string[]).length, m().ofType(T.alarm).length);
     });
   });
 }
 
-describe("index.ts with hour buckets", () => {
+describe("index.ts with hourly granularity", () => {
   it("deploys the default catalog with hourly alarm periods", async () => {
-    const run = await runProgram("dev", { bucket: "hour" });
+    const run = await runProgram("dev", { granularity: "hour" });
     const alarms = run.mocks.ofType(T.alarm);
-    const low = alarms.find((a) => a.inputs.name === "dev-pageViews-low")!;
+    const low = alarms.find((a) => a.inputs.name === "dev-analytics-pageViews-low")!;
     assert.equal(low.inputs.period, 3600);
-    assert.equal(run.mocks.one(T.fn, "analyzer").inputs.environment.variables.BUCKET, "hour");
+    assert.equal(run.mocks.one(T.fn, "analyzer").inputs.environment.variables.GRANULARITY, "hour");
     const body = json(run.mocks.one(T.dashboard).inputs.dashboardBody);
     assert.ok(body.widgets.filter((w: { type: string }) => w.type === "metric").every((w: { properties: { period: number } }) => w.properties.period >= 60));
   });
 });
 
 describe("function bundles", () => {
-  for (const entry of [ANALYZER_ENTRY, FORWARDER_ENTRY]) {
-    it(`${entry} bundles to the same bytes twice, with the catalog inside`, () => {
-      const first = bundleFunction(entry, { fresh: true });
-      const second = bundleFunction(entry, { fresh: true });
+  for (const kind of Object.keys(FUNCTIONS) as FunctionKind[]) {
+    it(`the ${kind} bundles to the same bytes twice, with its pipeline's catalog inside and no other`, () => {
+      const first = bundleFunction(kind, catalog, { fresh: true });
+      const second = bundleFunction(kind, catalog, { fresh: true });
       assert.equal(first.sha256, second.sha256);
       assert.equal(first.code, second.code);
       assert.ok(first.code.includes(catalog.namespace));
+      assert.ok(!first.code.includes(fixtureCatalog("shop").namespace));
       assert.ok(!first.code.includes(process.cwd()), "the bundle names a path of this machine");
+      const other = bundleFunction(kind, fixtureCatalog("shop"));
+      assert.notEqual(other.sha256, first.sha256);
+      assert.ok(other.code.includes("ShopFixture") && !other.code.includes(catalog.namespace));
     });
   }
 });

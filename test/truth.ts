@@ -1,12 +1,23 @@
-import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type Catalog, COUNTED_METRIC, GRANULARITY_SECONDS, type Granularity, metricEntries, REJECTED_DIMENSION, REJECTED_METRIC } from "../catalog";
+import { readCounters } from "../local/books";
 import type { ProducedRecord } from "../local/producer";
 
-const METRIC_OF: Record<string, string> = { "page view": "pageViews", click: "clicks", impression: "impressions", donation: "donations" };
+/** `metric|dim=value|...|bucket`, dimensions by name, for a readable diff. */
+export const truthKey = (metric: string, dimensions: Readonly<Record<string, string>>, bucket: string): string =>
+  [metric, ...Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`), bucket].join("|");
 
-/** Ground truth, computed here from the produced events without the analyzer's code. */
-export function truth(records: readonly ProducedRecord[]) {
-  const counters = new Map<string, { count: number; sum: number }>();
+export type Totals = Map<string, { count: number; sum: number }>;
+
+/**
+ * Ground truth for any catalog, computed here from the produced events with none of the
+ * analyzer's code: every metric counting the event's type gets its total and, when it has
+ * dimensions, its split, in the bucket of the event's own (zone-less UTC) time.
+ */
+export function truth(records: readonly ProducedRecord[], catalog: Catalog, granularity: Granularity = "minute") {
+  const counters: Totals = new Map();
   const rejected = new Map<string, number>();
+  const bucketMs = GRANULARITY_SECONDS[granularity] * 1000;
   const add = (key: string, sum: number) => {
     const c = counters.get(key) ?? { count: 0, sum: 0 };
     c.count += 1;
@@ -19,31 +30,30 @@ export function truth(records: readonly ProducedRecord[]) {
       continue;
     }
     const e = r.event!;
-    const minute = new Date(Math.floor(Date.parse(`${e.utc_timestamp}Z`) / 60_000) * 60_000).toISOString();
-    const metric = METRIC_OF[e.event_type as string];
-    add(`${metric}|${minute}`, (e.amount as number) ?? 0);
-    if (metric === "donations") add(`${metric}|platform=${e.platform}|${minute}`, e.amount as number);
+    const at = Date.parse(`${e[catalog.events.timeField] as string}Z`);
+    const bucket = new Date(Math.floor(at / bucketMs) * bucketMs).toISOString();
+    for (const [id, metric] of metricEntries(catalog)) {
+      if (metric.event !== e[catalog.events.typeField]) continue;
+      const sum = metric.sum === undefined ? 0 : (e[metric.sum] as number);
+      add(truthKey(id, {}, bucket), sum);
+      const dimensions = metric.dimensions ?? [];
+      if (dimensions.length > 0) add(truthKey(id, Object.fromEntries(dimensions.map((d) => [d, e[d] as string])), bucket), sum);
+    }
   }
   return { counters, rejected };
 }
 
+/** The table's counters in the same shape: catalog counters, rejects by reason, and the counted total. */
 export async function scanCounters(dynamo: DynamoDBClient, table: string) {
-  const items = (await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
-  const counters = new Map<string, { count: number; sum: number }>();
+  const counters: Totals = new Map();
   const rejected = new Map<string, number>();
   let counted = 0;
-  for (const item of items) {
-    const dims = Object.entries(item.dims?.M ?? {}).map(([k, v]) => `${k}=${v.S}`);
-    const count = Number(item.count.N);
-    if (item.metric.S === "CountedRecords") {
-      counted += count;
-      continue;
-    }
-    if (item.metric.S === "RejectedRecords") {
-      if (dims.length) rejected.set(dims[0].slice("reason=".length), (rejected.get(dims[0].slice("reason=".length)) ?? 0) + count);
-      continue;
-    }
-    counters.set([item.metric.S, ...dims, item.bucket.S].join("|"), { count, sum: Number(item.sum?.N ?? 0) });
+  for (const c of await readCounters(dynamo, table)) {
+    if (c.metric === COUNTED_METRIC) counted += c.count;
+    else if (c.metric === REJECTED_METRIC) {
+      const reason = c.dimensions[REJECTED_DIMENSION];
+      if (reason !== undefined) rejected.set(reason, (rejected.get(reason) ?? 0) + c.count);
+    } else counters.set(truthKey(c.metric, c.dimensions, c.bucket), { count: c.count, sum: c.sum ?? 0 });
   }
   return { counters, rejected, counted };
 }
@@ -51,7 +61,7 @@ export async function scanCounters(dynamo: DynamoDBClient, table: string) {
 export const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
 
 /** Differences between two counter maps, for a readable failure. */
-export function counterDiff(want: Map<string, { count: number; sum: number }>, got: Map<string, { count: number; sum: number }>): string[] {
+export function counterDiff(want: Totals, got: Totals): string[] {
   const diffs: string[] = [];
   for (const key of new Set([...want.keys(), ...got.keys()])) {
     const w = want.get(key);
