@@ -16,7 +16,8 @@ function forgetProjectModules(): void {
   }
 }
 
-async function settle(mocks: RecordingMocks): Promise<void> {
+/** Waits until the program stops declaring resources. */
+export async function settle(mocks: RecordingMocks): Promise<void> {
   let last = -1;
   while (mocks.resources.length !== last) {
     last = mocks.resources.length;

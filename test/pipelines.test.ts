@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { KinesisStreamEvent } from "aws-lambda";
+import type { Catalog } from "../catalog";
+import { Pipeline } from "../components";
+import { createCounterTable, dynamoDBStreamEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
+import { LOCAL_AWS } from "../local/clients";
+import { produce, type ProducedRecord } from "../local/producer";
+import { stackPipelines } from "../local/stackConfig";
+import { type AwsStub, startAwsStub } from "./awsStub";
+import { emulators, type Emulators } from "./emulators";
+import { kinesisLambdaEvent, record } from "./factories";
+import { fixtureCatalog } from "./fixtures";
+import { startLambda } from "./lambdaRuntime";
+import { REGION, type Recorded, RecordingMocks } from "./mocks";
+import { settle } from "./program";
+import { near, scanCounters, truth, truthKey } from "./truth";
+
+const PIPELINES: readonly (readonly [string, Catalog])[] = [
+  ["web", fixtureCatalog("web")],
+  ["shop", fixtureCatalog("shop")],
+];
+const FN = "aws:lambda/function:Function";
+const json = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
+
+/** The exact `index.js` a recorded function resource deploys. */
+async function deployedCode(fn: Recorded): Promise<string> {
+  const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
+  return assets["index.js"].text;
+}
+
+describe("two pipelines with different catalogs in one program", function () {
+  this.timeout(300_000);
+  const mocks = new RecordingMocks();
+  const ofPipeline = (pipeline: string, type: string, role: string) => mocks.one(type, `${pipeline}-${role}`);
+
+  before(async () => {
+    // One program: the dev stack's settings, two pipelines, each with its own catalog.
+    await pulumi.runtime.setMocks(mocks, "realtime-analytics", "dev", false);
+    const settings = stackPipelines("dev")[0].settings;
+    const provider = new aws.Provider("aws", { region: REGION });
+    for (const [name, catalog] of PIPELINES) {
+      new Pipeline(name, { catalog, settings: { ...settings, alarmThresholds: {} }, stack: "dev", region: REGION }, { providers: [provider] });
+    }
+    await settle(mocks);
+  });
+
+  it("names every resource, alarm and dashboard after its pipeline, so none collides", () => {
+    const declared = mocks.resources.filter((r) => r.type !== "pulumi:providers:aws");
+    assert.ok(declared.length > 60);
+    const urns = declared.map((r) => `${r.type}::${r.name}`);
+    assert.equal(new Set(urns).size, urns.length, "two resources share a type and name");
+    for (const r of declared) assert.match(r.name, /^(web|shop)(-|$)/, `${r.type} ${r.name} does not start with its pipeline`);
+    for (const [type, key] of [
+      ["aws:cloudwatch/metricAlarm:MetricAlarm", "name"],
+      ["aws:cloudwatch/dashboard:Dashboard", "dashboardName"],
+    ] as const) {
+      const names = mocks.ofType(type).map((r) => r.inputs[key] as string);
+      assert.equal(new Set(names).size, names.length, `two ${type} share a name`);
+      for (const [pipeline] of PIPELINES) assert.ok(names.some((n) => n.startsWith(`dev-${pipeline}-`) || n === `dev-${pipeline}`), `no ${type} of ${pipeline}`);
+      assert.ok(names.every((n) => /^dev-(web|shop)(-|$)/.test(n)), names.join(", "));
+    }
+  });
+
+  it("lets each forwarder put metrics only in its own catalog's namespace", () => {
+    for (const [pipeline, catalog] of PIPELINES) {
+      const policy = json(ofPipeline(pipeline, "aws:iam/rolePolicy:RolePolicy", "forwarder").inputs.policy);
+      const put = policy.Statement.find((s: { Sid: string }) => s.Sid === "PutCatalogMetrics");
+      assert.deepEqual(put.Condition, { StringEquals: { "cloudwatch:namespace": catalog.namespace } });
+    }
+  });
+
+  describe("each pipeline's deployed bundles, run as Lambda runs them", () => {
+    let env: Emulators;
+    let stub: AwsStub;
+    const now = Date.now();
+    // Both teams' events on one stream: each pipeline must count its own and reject the other's.
+    const produced = new Map(PIPELINES.map(([name, catalog], i) => [name, produce({ catalog, count: 400, seed: 20 + i, now, spanMs: 3 * 60_000, badRatio: 0 })]));
+    const mixed: ProducedRecord[] = [...produced.values()].flat().sort((a, b) => a.partitionKey.localeCompare(b.partitionKey));
+    const batch = (): KinesisStreamEvent => kinesisLambdaEvent(mixed.map((p) => record({ raw: p.data.toString("base64") }, { arrivalMs: now })));
+
+    before(async () => {
+      env = await emulators();
+      stub = await startAwsStub();
+    });
+    after(async () => {
+      await stub?.stop();
+    });
+
+    for (const [pipeline, catalog] of PIPELINES) {
+      it(`${pipeline}: counts its own catalog's events, rejects the other's as unknown, and forwards into its namespace`, async () => {
+        // Prepare: the table the analyzer's environment names, on DynamoDB Local.
+        const analyzerFn = ofPipeline(pipeline, FN, "analyzer");
+        const forwarderFn = ofPipeline(pipeline, FN, "forwarder");
+        const variables = analyzerFn.inputs.environment.variables as Record<string, string>;
+        const tableStreamArn = (await createCounterTable(env.clients.dynamo, variables.COUNTER_TABLE))!;
+        const runtime = {
+          AWS_REGION: LOCAL_AWS.region,
+          AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+          AWS_LAMBDA_LOG_LEVEL: "ERROR",
+        };
+        const analyzer = await startLambda({
+          code: await deployedCode(analyzerFn),
+          env: { ...runtime, ...variables, AWS_ENDPOINT_URL_DYNAMODB: env.dynamoEndpoint, AWS_ENDPOINT_URL_S3: stub.endpoint },
+          functionName: analyzerFn.name,
+        });
+        const forwarder = await startLambda({
+          code: await deployedCode(forwarderFn),
+          env: { ...runtime, ...((forwarderFn.inputs.environment?.variables ?? {}) as Record<string, string>), AWS_ENDPOINT_URL_CLOUDWATCH: stub.endpoint },
+          functionName: forwarderFn.name,
+        });
+        try {
+          // Act: the analyzer takes the mixed batch; the forwarder takes the table's stream.
+          const analyzed = await analyzer.invoke<{ batchItemFailures: unknown[] }>(batch());
+          const calls = stub.metricCalls.length;
+          for (const shardId of await tableStreamShards(env.clients.streams, tableStreamArn)) {
+            const changes = (await readTableStream(env.clients.streams, tableStreamArn, shardId)).map((r) => toDynamoDBLambdaRecord(r, tableStreamArn));
+            for (let i = 0; i < changes.length; i += 500) {
+              assert.deepEqual((await forwarder.invoke(dynamoDBStreamEvent(changes.slice(i, i + 500)))).result, { batchItemFailures: [] });
+            }
+          }
+          // Assess: the table holds exactly this catalog's truth; the other's events are unknown.
+          assert.deepEqual(analyzed.result, { batchItemFailures: [] });
+          const own = produced.get(pipeline)!;
+          const others = mixed.length - own.length;
+          const table = await scanCounters(env.clients.dynamo, variables.COUNTER_TABLE);
+          const expected = truth(own, catalog);
+          assert.deepEqual([...table.counters.keys()].sort(), [...expected.counters.keys()].sort());
+          for (const [key, want] of expected.counters) {
+            assert.equal(table.counters.get(key)!.count, want.count, key);
+            assert.ok(near(table.counters.get(key)!.sum, want.sum), key);
+          }
+          assert.equal(table.counted, own.length);
+          assert.deepEqual(Object.fromEntries(table.rejected), { unknown_event: others });
+          const quarantined = stub.objects.filter((o) => o.bucket === variables.QUARANTINE_BUCKET);
+          assert.equal(quarantined.flatMap((o) => o.body.trim().split("\n")).length, others);
+          // The forwarder sent every count, into its own namespace only.
+          const sent = stub.metricCalls.slice(calls);
+          assert.ok(sent.length > 0);
+          assert.deepEqual([...new Set(sent.map((c) => c.namespace))], [catalog.namespace]);
+          const totals = new Map<string, number>();
+          for (const d of sent.flatMap((c) => c.metricData)) {
+            const key = truthKey(d.MetricName, Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])), new Date(Number(d.Timestamp) * 1000).toISOString());
+            totals.set(key, (totals.get(key) ?? 0) + (d.Value ?? 0));
+          }
+          for (const [key, c] of table.counters) assert.equal(totals.get(key), c.count, key);
+        } finally {
+          await Promise.all([analyzer.stop(), forwarder.stop()]);
+        }
+      });
+    }
+  });
+});
