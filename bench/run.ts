@@ -7,14 +7,11 @@
  */
 import { gzipSync } from "node:zlib";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { ANALYZER_ENTRY } from "../components/analyzerFunction";
-import { FORWARDER_ENTRY } from "../components/metricForwarder";
-import { bundleFunction } from "../components/bundle";
-import { analyzerRules, catalog } from "../dashboards";
+import { analyzerRules, forwarderRules, loadCatalog } from "../catalog";
+import { bundleFunction, FUNCTIONS, type FunctionKind } from "../components/bundle";
 import { type BatchRecord, planBatch } from "../functions/analyzer/aggregate";
 import type { CounterMode } from "../functions/analyzer/counters";
 import { processBatch } from "../functions/analyzer/process";
-import { forwarderRules } from "../functions/forwarder/deltas";
 import { forwardBatch } from "../functions/forwarder/process";
 import { memoryLogger } from "../functions/shared/log";
 import { capturedCloudWatch, capturedS3, localClients } from "../local/clients";
@@ -22,11 +19,13 @@ import { createCounterTable, createEventStream, readShard, readTableStream, tabl
 import { startDynamoDBLocal, startKinesalite } from "../local/emulators";
 import { produce } from "../local/producer";
 
-const rules = analyzerRules({ catalog });
+// The shipped catalog, at the granularity the stacks deploy.
+const catalog = loadCatalog("analytics");
+const rules = analyzerRules({ catalog, granularity: "minute" });
 const NOW = Date.now();
 
 function toBatch(count: number, seed: number, badRatio = 0.01): BatchRecord[] {
-  return produce({ count, seed, now: NOW, spanMs: 5 * 60_000, badRatio }).map((p, i) => ({
+  return produce({ catalog, count, seed, now: NOW, spanMs: 5 * 60_000, badRatio }).map((p, i) => ({
     shardId: "shardId-000000000000",
     sequenceNumber: (49_000_000_000_000_000_000n + BigInt(seed) * 1_000_000n + BigInt(i)).toString(),
     data: p.data.toString("base64"),
@@ -66,7 +65,7 @@ async function requestsPer100k(endpoint: string): Promise<void> {
   const batches = Array.from({ length: events / batchSize }, (_, b) => toBatch(batchSize, 100 + b));
   // One update per record and catalog counter: the aggregate-table design writes every contribution.
   let perRecordWrites = 0;
-  for (const batch of batches) for (const u of planBatch(batch, rules).updates) if (u.metric in catalog.metrics) perRecordWrites += u.count;
+  for (const batch of batches) for (const u of planBatch(batch, rules).updates) if (catalog.metrics[u.metric] !== undefined) perRecordWrites += u.count;
 
   const { dynamo, streams } = localClients({ dynamo: endpoint, kinesis: "http://127.0.0.1:1" });
   const measured: Record<CounterMode, { writes: number; changes: number; calls: number }> = {
@@ -76,7 +75,7 @@ async function requestsPer100k(endpoint: string): Promise<void> {
   for (const mode of ["add", "exactly-once"] as const) {
     const table = `bench-${mode}`;
     const streamArn = (await createCounterTable(dynamo, table))!;
-    const deps = { rules, dynamo, s3: capturedS3().client, tableName: table, quarantineBucket: "q", mode, ttlDays: 7, log: memoryLogger() };
+    const deps = { rules, dynamo, s3: capturedS3().client, settings: { tableName: table, quarantineBucket: "q", mode, ttlDays: 7 }, log: memoryLogger() };
     for (const batch of batches) measured[mode].writes += (await processBatch(batch, deps)).writeRequests;
     const cw = capturedCloudWatch();
     for (const shard of await tableStreamShards(streams, streamArn)) {
@@ -103,12 +102,12 @@ async function endToEnd(dynamoEndpoint: string, kinesisEndpoint: string): Promis
   const table = "bench-e2e";
   const streamArn = (await createCounterTable(dynamo, table))!;
   const stream = await createEventStream(kinesis, "bench-events", 2);
-  const produced = produce({ count: events, seed: 9, now: NOW, badRatio: 0.01 });
+  const produced = produce({ catalog, count: events, seed: 9, now: NOW, badRatio: 0.01 });
   const start = process.hrtime.bigint();
   for (let i = 0; i < produced.length; i += 500) {
     await kinesis.send(new PutRecordsCommand({ StreamName: "bench-events", Records: produced.slice(i, i + 500).map((p) => ({ Data: p.data, PartitionKey: p.partitionKey })) }));
   }
-  const deps = { rules, dynamo, s3: capturedS3().client, tableName: table, quarantineBucket: "q", mode: "exactly-once" as const, ttlDays: 7, log: memoryLogger() };
+  const deps = { rules, dynamo, s3: capturedS3().client, settings: { tableName: table, quarantineBucket: "q", mode: "exactly-once" as const, ttlDays: 7 }, log: memoryLogger() };
   for (const shardId of stream.shardIds) {
     const records = await readShard(kinesis, "bench-events", shardId);
     const batch = records.map((r) => ({ shardId, sequenceNumber: r.SequenceNumber ?? "", data: Buffer.from(r.Data ?? []).toString("base64"), arrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? NOW }));
@@ -128,9 +127,9 @@ async function endToEnd(dynamoEndpoint: string, kinesisEndpoint: string): Promis
 
 function bundles(): void {
   console.log("\n3. Function bundles (esbuild, minified, AWS SDK v3 clients included):");
-  for (const entry of [ANALYZER_ENTRY, FORWARDER_ENTRY]) {
-    const { code } = bundleFunction(entry);
-    console.log(`   ${entry.padEnd(32)} ${(code.length / 1024).toFixed(0).padStart(5)} KiB  (${(gzipSync(code).length / 1024).toFixed(0)} KiB zipped)`);
+  for (const kind of Object.keys(FUNCTIONS) as FunctionKind[]) {
+    const { code } = bundleFunction(kind, catalog);
+    console.log(`   ${kind.padEnd(32)} ${(code.length / 1024).toFixed(0).padStart(5)} KiB  (${(gzipSync(code).length / 1024).toFixed(0)} KiB zipped)`);
   }
 }
 

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium } from "playwright-core";
-import { catalog, countMetricName, type MetricDef, sumMetricName } from "../dashboards";
-import { produce, type ProducedRecord } from "../local/producer";
-import { ROOT } from "../local/stackConfig";
-import { truth } from "./truth";
+import { countMetricName, metricEntries, sumMetricName } from "../catalog";
+import { dimensionValues, eventShapes, produce, type ProducedRecord, unknownEventType } from "../local/producer";
+import { ROOT, stackPipelines } from "../local/stackConfig";
+import { truth, truthKey } from "./truth";
 
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -23,14 +23,23 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{
   });
 }
 
-/** Bad lines written by hand, each with the reason the analyzer must give. */
+// npm start runs the dev stack's first pipeline: whatever its catalog holds, this test follows.
+const pipeline = stackPipelines("dev")[0];
+const catalog = pipeline.catalog;
+const { typeField, timeField } = catalog.events;
+const shapes = eventShapes(catalog);
+const summed = shapes.find((shape) => shape.sums.length > 0);
+
+/** Bad lines written by hand for the catalog's fields, each with the reason the analyzer must give. */
 const BAD_LINES: [string, string][] = [
   ["{not json", "not_json"],
   ['"just a string"', "not_object"],
-  ['{"utc_timestamp":"2026-11-21T00:00:00"}', "missing_field"],
-  ['{"event_type":"page view","utc_timestamp":"tomorrow"}', "bad_timestamp"],
-  ['{"event_type":"checkout","utc_timestamp":"NOW"}', "unknown_event"],
-  ['{"event_type":"donation","utc_timestamp":"NOW","platform":"Web","amount":"ten"}', "wrong_type"],
+  [JSON.stringify({ [timeField]: "2026-11-21T00:00:00" }), "missing_field"],
+  [JSON.stringify({ [typeField]: shapes[0].type, [timeField]: "tomorrow" }), "bad_timestamp"],
+  [JSON.stringify({ [typeField]: unknownEventType(catalog), [timeField]: "NOW" }), "unknown_event"],
+  summed === undefined
+    ? [JSON.stringify({ [typeField]: 7, [timeField]: "NOW" }), "wrong_type"]
+    : [JSON.stringify({ [typeField]: summed.type, [timeField]: "NOW", ...Object.fromEntries(summed.dimensions.map((d) => [d, dimensionValues(d)[0]])), [summed.sums[0]]: "ten" }), "wrong_type"],
 ];
 
 describe("npm start: the local pipeline end to end", function () {
@@ -45,7 +54,7 @@ describe("npm start: the local pipeline end to end", function () {
     // The fixed event file: seed-fixed events over the last few minutes plus hand-written bad lines.
     const now = Date.now();
     const nowIso = new Date(now - 30_000).toISOString().slice(0, 19);
-    produced = produce({ count: 3000, seed: 11, now, spanMs: 4 * 60_000, badRatio: 0 });
+    produced = produce({ catalog, count: 3000, seed: 11, now, spanMs: 4 * 60_000, badRatio: 0 });
     const lines = produced.map((p) => p.data.toString("utf8"));
     for (const [line] of BAD_LINES) lines.splice(Math.floor(lines.length / 2), 0, line.replace("NOW", nowIso));
     fs.writeFileSync(eventsFile, `${lines.join("\n")}\n`);
@@ -63,6 +72,7 @@ describe("npm start: the local pipeline end to end", function () {
     const expectedReasons: Record<string, number> = {};
     for (const [, reason] of BAD_LINES) expectedReasons[reason] = (expectedReasons[reason] ?? 0) + 1;
     assert.deepEqual(read("summary.json"), {
+      pipeline: pipeline.name,
       received: 3006,
       counted: 3000,
       rejected: { total: 6, byReason: expectedReasons },
@@ -74,14 +84,14 @@ describe("npm start: the local pipeline end to end", function () {
 
   it("writes counters.json equal to the ground truth", () => {
     const counters = read("counters.json") as { metric: string; dimensions: Record<string, string>; bucket: string; count: number; sum?: number }[];
-    const expected = truth(produced).counters;
-    const actual = new Map(counters.map((c) => [[c.metric, ...Object.entries(c.dimensions).map(([k, v]) => `${k}=${v}`), c.bucket].join("|"), c]));
+    const expected = truth(produced, catalog, pipeline.settings.granularity).counters;
+    const actual = new Map(counters.map((c) => [truthKey(c.metric, c.dimensions, c.bucket), c]));
     assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
     for (const [key, want] of expected) {
       const got = actual.get(key)!;
       assert.equal(got.count, want.count, key);
       assert.match(got.bucket, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);
-      if (got.metric === "donations") assert.ok(Math.abs((got.sum ?? Number.NaN) - want.sum) < 1e-6, key);
+      if (catalog.metrics[got.metric].sum !== undefined) assert.ok(Math.abs((got.sum ?? Number.NaN) - want.sum) < 1e-6, key);
       else assert.equal(got.sum, undefined);
     }
   });
@@ -93,7 +103,7 @@ describe("npm start: the local pipeline end to end", function () {
     const sent = (name: string, dims: Record<string, string>, bucket: string) =>
       metrics.filter((m) => m.metricName === name && m.timestamp === bucket && JSON.stringify(m.dimensions) === JSON.stringify(dims)).reduce((n, m) => n + m.value, 0);
     for (const c of counters) {
-      const metric = (catalog.metrics as Record<string, MetricDef>)[c.metric];
+      const metric = catalog.metrics[c.metric];
       assert.equal(sent(countMetricName(c.metric), c.dimensions, c.bucket), c.count);
       if (c.sum !== undefined) assert.ok(Math.abs(sent(sumMetricName(c.metric, metric), c.dimensions, c.bucket) - c.sum) < 1e-6);
     }
@@ -103,14 +113,16 @@ describe("npm start: the local pipeline end to end", function () {
   it("writes alarms.json: every catalog and health alarm evaluated, the rejects alarm firing with an email", () => {
     const alarms = read("alarms.json") as { name: string; state: string; stateChangedAt: string | null; history: { to: string }[] }[];
     const names = alarms.map((a) => a.name).sort();
-    assert.equal(names.length, 13);
-    assert.ok(names.includes("dev-pageViews-low") && names.includes("dev-donations-stalled") && names.includes("dev-forwarder-dlq-depth"));
+    const prefix = `dev-${pipeline.name}`;
+    const catalogAlarms = metricEntries(catalog).flatMap(([id, m]) => Object.keys(m.alarms ?? {}).map((a) => `${prefix}-${id}-${a}`));
+    assert.equal(names.length, catalogAlarms.length + 11);
+    for (const name of [...catalogAlarms, `${prefix}-forwarder-dlq-depth`, `${prefix}-stream-write-throughput-exceeded`]) assert.ok(names.includes(name), name);
     const byName = Object.fromEntries(alarms.map((a) => [a.name, a]));
-    assert.equal(byName["dev-analyzer-rejected-records"].state, "ALARM");
-    assert.equal(byName["dev-analyzer-errors"].state, "OK");
-    assert.equal(byName["dev-analyzer-dlq-depth"].state, "OK");
+    assert.equal(byName[`${prefix}-analyzer-rejected-records`].state, "ALARM");
+    assert.equal(byName[`${prefix}-analyzer-errors`].state, "OK");
+    assert.equal(byName[`${prefix}-analyzer-dlq-depth`].state, "OK");
     assert.ok(alarms.every((a) => ["OK", "ALARM", "INSUFFICIENT_DATA"].includes(a.state)));
-    assert.match(run.stderr, /Subject: ALARM: "dev-analyzer-rejected-records" in eu-west-1/);
+    assert.match(run.stderr, new RegExp(`Subject: ALARM: "${prefix}-analyzer-rejected-records" in eu-west-1`));
   });
 
   it("keeps every rejected line in the quarantine, as JSON lines with its reason", () => {
@@ -148,7 +160,7 @@ describe("npm start: the local pipeline end to end", function () {
           canvas: el.querySelector("canvas") !== null,
         })),
       );
-      for (const [id, metric] of Object.entries(catalog.metrics as Record<string, MetricDef>)) {
+      for (const [id, metric] of metricEntries(catalog)) {
         for (const name of [countMetricName(id), ...(metric.sum ? [sumMetricName(id, metric)] : [])]) {
           const charts = widgets.filter((w) => w.metrics.includes(name));
           assert.ok(charts.length > 0, `no widget for ${name}`);
