@@ -19,7 +19,8 @@ import {
   ListShardsCommand,
   type _Record as KinesisRecord,
 } from "@aws-sdk/client-kinesis";
-import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { randomUUID } from "node:crypto";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { COUNTER_TABLE } from "../catalog/item";
 import { LOCAL_AWS } from "./clients";
 
@@ -150,3 +151,21 @@ export function toDynamoDBLambdaRecord(record: TableStreamRecord, streamArn: str
 }
 
 export const dynamoDBStreamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+
+/** A context as Lambda's Node.js runtime passes it: a fresh request id per invocation unless given. */
+export function lambdaContext(o: { functionName: string; awsRequestId?: string }): Context {
+  return {
+    awsRequestId: o.awsRequestId ?? randomUUID(),
+    functionName: o.functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_AWS.region}:${ACCOUNT}:function:${o.functionName}`,
+    memoryLimitInMB: "256",
+    logGroupName: `/aws/lambda/${o.functionName}`,
+    logStreamName: "local",
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

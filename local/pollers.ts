@@ -5,12 +5,11 @@
  * bisection and dead-letter behaviour (esm.ts). Each records the health metrics the deployed
  * alarms watch (invocations, errors, iterator age) in the local metric store.
  */
-import { randomUUID } from "node:crypto";
 import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
-import type { Context, DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
+import type { DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
 import type { MappingSettings } from "../config/stack";
-import { dynamoDBStreamEvent, kinesisEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
+import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, readTableStream, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
 import { deliverShard, type DeliveryStats, type InvocationResult } from "./esm";
 import type { MetricStore } from "./metricStore";
 
@@ -36,24 +35,6 @@ export interface LocalFunction<E> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A Lambda context like the one Lambda passes: a fresh request id per invocation. */
-function lambdaContext(functionName: string): Context {
-  return {
-    awsRequestId: randomUUID(),
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: "256",
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
 async function deliver<R, E>(fn: LocalFunction<E>, o: { records: R[]; idOf: (r: R) => string; event: (batch: R[]) => E; store: MetricStore; deadLetters: DeadLetter[] }): Promise<void> {
   const metric = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn.functionName }, timestamp: Date.now(), value });
@@ -65,7 +46,7 @@ async function deliver<R, E>(fn: LocalFunction<E>, o: { records: R[]; idOf: (r: 
     invoke: async (batch) => {
       metric("Invocations", 1);
       try {
-        const result = await fn.handler(o.event(batch), lambdaContext(fn.functionName), () => undefined);
+        const result = await fn.handler(o.event(batch), lambdaContext({ functionName: fn.functionName }), () => undefined);
         metric("Errors", 0);
         return result ?? undefined;
       } catch (error) {

@@ -1,5 +1,6 @@
 import type { Context, DynamoDBRecord, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
+import { lambdaContext as localLambdaContext } from "../local/aws";
 
 export const T0 = Date.parse("2026-11-21T12:34:56.000Z");
 
@@ -88,20 +89,5 @@ export function counterChange(options: {
   };
 }
 
-/** A Lambda context as the Node.js runtime passes it, with the given request id. */
-export function lambdaContext(awsRequestId: string): Context {
-  return {
-    awsRequestId,
-    functionName: "test-function",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-2:123456789012:function:test-function",
-    memoryLimitInMB: "256",
-    logGroupName: "/aws/lambda/test-function",
-    logStreamName: "2026/11/21/[$LATEST]0123456789abcdef",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+/** A Lambda context with the given request id. */
+export const lambdaContext = (awsRequestId: string): Context => localLambdaContext({ functionName: "test-function", awsRequestId });
