@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "./catalog";
-import { Pipeline } from "./components";
+import { declarePipelines } from "./components";
 import { parseConfig, PROJECT } from "./config";
 
 // Validate every key and load every pipeline's catalog before declaring a single resource:
@@ -21,24 +21,4 @@ const provider = new aws.Provider("aws", {
 });
 
 /** Per pipeline, by name: what producers write to and what operators open. */
-export const pipelines = pulumi.output(
-  Object.fromEntries(
-    configured.map(({ name, catalog, settings }) => {
-      const p = new Pipeline(name, { catalog, settings, stack, region }, { providers: [provider] });
-      return [
-        name,
-        {
-          streamName: p.streamName,
-          streamArn: p.streamArn,
-          counterTableName: p.tableName,
-          quarantineBucket: p.quarantineBucket,
-          analyzerFunctionName: p.analyzerFunctionName,
-          forwarderFunctionName: p.forwarderFunctionName,
-          alarmTopicArn: p.alarmTopicArn,
-          dashboards: p.dashboardNames,
-          alarms: p.alarmNames,
-        },
-      ];
-    }),
-  ),
-);
+export const pipelines = declarePipelines(configured, { stack, region }, { providers: [provider] });

@@ -19,7 +19,7 @@ import { createCounterTable, createEventStream, readShard, readTableStream, tabl
 import { startDynamoDBLocal, startKinesalite } from "../local/emulators";
 import { produce } from "../local/producer";
 
-// The shipped catalog, at the granularity the stacks deploy.
+// The shipped catalog, at minute granularity (the default, and both shipped stacks').
 const catalog = loadCatalog("analytics");
 const rules = analyzerRules({ catalog, granularity: "minute" });
 const NOW = Date.now();

@@ -23,7 +23,7 @@ export interface Bundle {
  * The generated entry of one pipeline's function: the factory called once per container with
  * the pipeline's catalog embedded as data, so the bundle counts exactly that catalog.
  */
-export function entrySource(kind: FunctionKind, catalog: Catalog): string {
+function entrySource(kind: FunctionKind, catalog: Catalog): string {
   const { module, factory } = FUNCTIONS[kind];
   return `import { ${factory} } from "${module}";\nexport const handler = ${factory}(${JSON.stringify(catalog)});\n`;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoProblems, catalogProblems } from "../catalog/limits";
 import type { Catalog } from "../catalog/schema";
-import type { PipelineSettings } from "../config/stack";
+import type { PipelineConfig, PipelineSettings } from "../config/stack";
 import { AnalyzerFunction } from "./analyzerFunction";
 import { Alerting } from "./alerting";
 import { CounterTable } from "./counterTable";
@@ -120,4 +120,43 @@ export class Pipeline extends pulumi.ComponentResource {
       alarmNames: this.alarmNames,
     });
   }
+}
+
+/** What the stack exports per pipeline: what producers write to and what operators open. */
+export interface PipelineOutputs {
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly counterTableName: string;
+  readonly quarantineBucket: string;
+  readonly analyzerFunctionName: string;
+  readonly forwarderFunctionName: string;
+  readonly alarmTopicArn: string;
+  readonly dashboards: string[];
+  readonly alarms: string[];
+}
+
+/** Declares every configured pipeline; returns each one's outputs by pipeline name. */
+export function declarePipelines(
+  pipelines: readonly PipelineConfig[],
+  args: { readonly stack: string; readonly region: string },
+  opts?: pulumi.ComponentResourceOptions,
+): pulumi.Output<Record<string, PipelineOutputs>> {
+  const outputs = pipelines.map(({ name, catalog, settings }) => {
+    const p = new Pipeline(name, { catalog, settings, stack: args.stack, region: args.region }, opts);
+    return [
+      name,
+      pulumi.output({
+        streamName: p.streamName,
+        streamArn: p.streamArn,
+        counterTableName: p.tableName,
+        quarantineBucket: p.quarantineBucket,
+        analyzerFunctionName: p.analyzerFunctionName,
+        forwarderFunctionName: p.forwarderFunctionName,
+        alarmTopicArn: p.alarmTopicArn,
+        dashboards: p.dashboardNames,
+        alarms: p.alarmNames,
+      }),
+    ] as const;
+  });
+  return pulumi.all(Object.fromEntries(outputs));
 }

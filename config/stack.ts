@@ -82,6 +82,9 @@ export const CONFIG_KEYS = {
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
+/** Keys that were renamed: a stack file still setting one would otherwise be ignored silently. */
+export const RENAMED_KEYS: Readonly<Record<string, ConfigKey>> = { bucket: "granularity" };
+
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -101,9 +104,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * them. Throws one ConfigError listing every config problem, then a CatalogError for a catalog
  * that doesn't fit the settings.
  */
-export function parseConfig(raw: (key: ConfigKey) => unknown, loadCatalog: (name: string) => Catalog): PipelineConfig[] {
+export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: string) => Catalog): PipelineConfig[] {
   const problems: string[] = [];
-  const fail = (key: ConfigKey, message: string, fix: string) => problems.push(`${PROJECT}:${key} ${message}. Fix: ${fix}`);
+  const fail = (key: string, message: string, fix: string) => problems.push(`${PROJECT}:${key} ${message}. Fix: ${fix}`);
+  for (const [old, renamed] of Object.entries(RENAMED_KEYS)) {
+    if (raw(old) !== undefined) fail(old, `was renamed ${renamed}`, `pulumi config rm ${old} && pulumi config set ${renamed} ${String(raw(old))}`);
+  }
 
   const text = (key: ConfigKey): string | undefined => {
     const v = raw(key);
@@ -250,7 +256,7 @@ function pipelineCatalogs(names: readonly string[], loadCatalog: (name: string) 
   names.forEach((name, i) => {
     const at = `[${i}] "${name}"`;
     if (!CATALOG_NAME.test(name)) {
-      fail("pipelines", `${at} is not a pipeline name (lowercase letters, digits and -, starting with a letter, at most 20 characters)`, `name the catalog file catalog/catalogs/<name>.ts accordingly`);
+      fail("pipelines", `${at} is not a pipeline name (lowercase letters and digits, starting with a letter, at most 20 characters)`, `name the catalog file catalog/catalogs/<name>.ts accordingly`);
       return;
     }
     if (pipelines.some((p) => p.name === name)) {

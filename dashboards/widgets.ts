@@ -86,7 +86,7 @@ export function graph<N>(spec: { title: string; stat: string; period: number; me
 }
 
 /** Thresholds of the alarms on a metric's undimensioned series, to draw on its graph. */
-export function annotationsFor<N>(alarms: readonly AlarmSpec<N>[], namespace: string, metricName: string): Annotation[] {
+function annotationsFor<N>(alarms: readonly AlarmSpec<N>[], namespace: string, metricName: string): Annotation[] {
   return alarms
     .filter((a) => a.namespace === namespace && a.metricName === metricName && Object.keys(a.dimensions).length === 0)
     .map((a) => ({ label: a.name, value: a.threshold }));

@@ -1,4 +1,4 @@
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, type PutMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -45,21 +45,25 @@ export function captureAtBoundary<I>(client: { middlewareStack: { add: (m: never
   add(middleware, { step: "initialize", name: "captureAtBoundary", override: true });
 }
 
-export function capturedCloudWatch(): { client: CloudWatchClient; calls: Captured<{ Namespace?: string; MetricData?: unknown[] }>[] } {
+/** A CloudWatch client whose PutMetricData calls are recorded (and handed to `onPut`) instead of sent. */
+export function capturedCloudWatch(onPut?: (input: PutMetricDataCommandInput) => void): { client: CloudWatchClient; calls: Captured<PutMetricDataCommandInput>[] } {
   const client = new CloudWatchClient({ ...LOCAL_AWS });
-  const calls: Captured<{ Namespace?: string; MetricData?: unknown[] }>[] = [];
-  captureAtBoundary<{ Namespace?: string; MetricData?: unknown[] }>(client, (input) => {
+  const calls: Captured<PutMetricDataCommandInput>[] = [];
+  captureAtBoundary<PutMetricDataCommandInput>(client, (input) => {
     calls.push({ at: Date.now(), input });
+    onPut?.(input);
     return {};
   });
   return { client, calls };
 }
 
-export function capturedS3(): { client: S3Client; objects: Map<string, string> } {
+/** An S3 client whose PutObject calls are kept by key (and handed to `onPut`) instead of sent. */
+export function capturedS3(onPut?: (key: string, body: string) => void): { client: S3Client; objects: Map<string, string> } {
   const client = new S3Client({ ...LOCAL_AWS });
   const objects = new Map<string, string>();
   captureAtBoundary<{ Key?: string; Body?: unknown }>(client, (input) => {
     objects.set(String(input.Key), String(input.Body));
+    onPut?.(String(input.Key), String(input.Body));
     return { ETag: '"local"' };
   });
   return { client, objects };

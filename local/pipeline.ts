@@ -7,9 +7,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { COUNTER_TABLE } from "../catalog/item";
 import { analyzerRules, forwarderRules } from "../catalog/rules";
 import { PIPELINE_METRICS } from "../catalog/schema";
@@ -20,7 +20,7 @@ import { createForwarderHandler } from "../functions/forwarder/process";
 import { jsonLogger, type Logger } from "../functions/shared/log";
 import { createCounterTable, createEventStream } from "./aws";
 import { BooksError, keepBooks, readCounters } from "./books";
-import { captureAtBoundary, LOCAL_AWS, type LocalClients, localClients } from "./clients";
+import { capturedCloudWatch, capturedS3, type LocalClients, localClients } from "./clients";
 import { type Emulator, startDynamoDBLocal, startKinesalite } from "./emulators";
 import { newStats } from "./esm";
 import { MetricStore, type StoredDatum } from "./metricStore";
@@ -44,7 +44,7 @@ export interface LocalRunOptions {
   readonly verbose?: boolean;
 }
 
-/** The local resources' names, each with the pipeline in it, as the components name theirs. */
+/** The local resources' names: like the deployed ones, each starts with the pipeline's name. */
 function localNames(pipeline: string) {
   return {
     stream: `${pipeline}-events`,
@@ -70,36 +70,29 @@ export async function runLocal(options: LocalRunOptions): Promise<Summary> {
 
 /** S3 answered at the SDK boundary: each quarantine object becomes a file under `dir`. */
 function quarantineFiles(dir: string): S3Client {
-  const s3 = new S3Client({ ...LOCAL_AWS });
-  captureAtBoundary<{ Key: string; Body: string }>(s3, (input) => {
-    const file = path.join(dir, input.Key);
+  return capturedS3((key, body) => {
+    const file = path.join(dir, key);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, input.Body);
-    return {};
-  });
-  return s3;
+    fs.writeFileSync(file, body);
+  }).client;
 }
 
 /** CloudWatch answered at the SDK boundary: each datum goes to the metric store and the sent list. */
 function capturedMetrics(store: MetricStore, sent: unknown[]): CloudWatchClient {
-  const cloudwatch = new CloudWatchClient({ ...LOCAL_AWS });
-  type PutInput = { Namespace: string; MetricData: { MetricName: string; Dimensions?: { Name: string; Value: string }[]; Timestamp: Date; Value: number; Unit?: string }[] };
-  captureAtBoundary<PutInput>(cloudwatch, (input) => {
-    for (const d of input.MetricData) {
+  return capturedCloudWatch((input) => {
+    for (const d of input.MetricData ?? []) {
       const datum: StoredDatum = {
-        namespace: input.Namespace,
-        metricName: d.MetricName,
+        namespace: input.Namespace ?? "",
+        metricName: d.MetricName ?? "",
         dimensions: Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])),
-        timestamp: new Date(d.Timestamp).getTime(),
-        value: d.Value,
+        timestamp: new Date(d.Timestamp ?? 0).getTime(),
+        value: d.Value ?? 0,
         unit: d.Unit,
       };
       sent.push({ ...datum, timestamp: new Date(datum.timestamp).toISOString() });
       store.put(datum);
     }
-    return {};
-  });
-  return cloudwatch;
+  }).client;
 }
 
 /** The producer: PutRecords in chunks of 500, retrying what the stream refuses. Returns how many the stream took. */

@@ -15,7 +15,8 @@ import { EmulatorError } from "./emulators";
 import { BooksError, runLocal } from "./pipeline";
 import { produce } from "./producer";
 import { OUTPUTS } from "./report";
-import { stackConfig, stackPipelines } from "./stackConfig";
+import { LOCAL_AWS } from "./clients";
+import { readStack } from "./stackConfig";
 
 const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--verbose]
 
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   }
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const stack = args.stack ?? "dev";
-  const pipelines = stackPipelines(stack);
+  const { pipelines, region = LOCAL_AWS.region } = readStack(stack);
   const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
   let records: Buffer[];
@@ -81,7 +82,6 @@ async function main(): Promise<void> {
   for (const name of OUTPUTS) fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const startedAt = Date.now();
-  const region = stackConfig(stack)["aws:region"] ?? "us-east-1";
   const summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose });
   const reasons = Object.entries(summary.rejected.byReason).map(([r, n]) => `${r} ${n}`).join(", ");
   say(`\nreceived ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${reasons ? ` (${reasons})` : ""}: the books balance`);

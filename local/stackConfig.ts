@@ -40,8 +40,8 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 }
 
 
-/** A stack's pipelines, validated exactly as the program validates them. */
-export function stackPipelines(stack: string, overrides: Record<string, unknown> = {}): PipelineConfig[] {
+/** A stack's pipelines, validated exactly as the program validates them, and its region. */
+export function readStack(stack: string, overrides: Record<string, unknown> = {}): { pipelines: PipelineConfig[]; region?: string } {
   const config = stackConfig(stack, overrides);
-  return parseConfig((key) => config[`${PROJECT}:${key}`], (name) => loadCatalog(name));
+  return { pipelines: parseConfig((key) => config[`${PROJECT}:${key}`], (name) => loadCatalog(name)), region: config["aws:region"] };
 }

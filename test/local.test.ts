@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { chromium } from "playwright-core";
 import { countMetricName, metricEntries, sumMetricName } from "../catalog";
 import { dimensionValues, eventShapes, produce, type ProducedRecord, unknownEventType } from "../local/producer";
-import { ROOT, stackPipelines } from "../local/stackConfig";
+import { readStack, ROOT } from "../local/stackConfig";
 import { truth, truthKey } from "./truth";
 
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -24,7 +24,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{
 }
 
 // npm start runs the dev stack's first pipeline: whatever its catalog holds, this test follows.
-const pipeline = stackPipelines("dev")[0];
+const pipeline = readStack("dev").pipelines[0];
 const catalog = pipeline.catalog;
 const { typeField, timeField } = catalog.events;
 const shapes = eventShapes(catalog);

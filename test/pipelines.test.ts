@@ -3,17 +3,18 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { KinesisStreamEvent } from "aws-lambda";
 import type { Catalog } from "../catalog";
-import { Pipeline } from "../components";
+import { declarePipelines, type PipelineOutputs } from "../components";
+import { parseConfig, PROJECT } from "../config";
 import { createCounterTable, dynamoDBStreamEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
 import { LOCAL_AWS } from "../local/clients";
 import { produce, type ProducedRecord } from "../local/producer";
-import { stackPipelines } from "../local/stackConfig";
+import { stackConfig } from "../local/stackConfig";
 import { type AwsStub, startAwsStub } from "./awsStub";
 import { emulators, type Emulators } from "./emulators";
 import { kinesisLambdaEvent, record } from "./factories";
 import { fixtureCatalog } from "./fixtures";
 import { startLambda } from "./lambdaRuntime";
-import { REGION, type Recorded, RecordingMocks } from "./mocks";
+import { promiseOf, REGION, type Recorded, RecordingMocks } from "./mocks";
 import { settle } from "./program";
 import { near, scanCounters, truth, truthKey } from "./truth";
 
@@ -34,16 +35,30 @@ describe("two pipelines with different catalogs in one program", function () {
   this.timeout(300_000);
   const mocks = new RecordingMocks();
   const ofPipeline = (pipeline: string, type: string, role: string) => mocks.one(type, `${pipeline}-${role}`);
+  let exported: Record<string, PipelineOutputs>;
 
   before(async () => {
-    // One program: the dev stack's settings, two pipelines, each with its own catalog.
-    await pulumi.runtime.setMocks(mocks, "realtime-analytics", "dev", false);
-    const settings = stackPipelines("dev")[0].settings;
+    // One program as index.ts declares it: the dev stack's config listing both fixture catalogs,
+    // with one threshold per pipeline, one of them named without its pipeline.
+    await pulumi.runtime.setMocks(mocks, PROJECT, "dev", false);
+    const config = stackConfig("dev", { pipelines: PIPELINES.map(([name]) => name), alarmThresholds: ["web/pageViews.low=2", "orders.none=3"] });
+    const configured = parseConfig((key) => config[`${PROJECT}:${key}`], fixtureCatalog);
     const provider = new aws.Provider("aws", { region: REGION });
-    for (const [name, catalog] of PIPELINES) {
-      new Pipeline(name, { catalog, settings: { ...settings, alarmThresholds: {} }, stack: "dev", region: REGION }, { providers: [provider] });
-    }
+    exported = await promiseOf(declarePipelines(configured, { stack: "dev", region: REGION }, { providers: [provider] }));
     await settle(mocks);
+  });
+
+  it("exports each pipeline's outputs under its name, and routes each threshold to its pipeline", () => {
+    assert.deepEqual(Object.keys(exported), ["web", "shop"]);
+    for (const [pipeline] of PIPELINES) {
+      assert.equal(exported[pipeline].streamName, ofPipeline(pipeline, "aws:kinesis/stream:Stream", "events").id);
+      assert.deepEqual(exported[pipeline].dashboards, [`dev-${pipeline}`]);
+    }
+    const alarm = (name: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === name)!.inputs;
+    assert.equal(alarm("dev-web-pageViews-low").threshold, 2);
+    assert.equal(alarm("dev-shop-orders-none").threshold, 3);
+    assert.equal(alarm("dev-web-donations-stalled").threshold, 1);
+    assert.equal(alarm("dev-shop-orders-none").namespace, "ShopFixture");
   });
 
   it("names every resource, alarm and dashboard after its pipeline, so none collides", () => {
