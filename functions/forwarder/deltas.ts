@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from "aws-lambda";
-import { decodeCounter, type ItemImage } from "../../catalog/item";
+import { decodeCounter } from "../../catalog/item";
 import { LIMITS } from "../../catalog/limits";
 import type { ForwarderRules } from "../../catalog/rules";
 import type { Unit } from "../../catalog/schema";
@@ -46,7 +46,7 @@ export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowM
   const anomalies: Anomaly[] = [];
   const datums: Datum[] = [];
   if (record.eventName !== "INSERT" && record.eventName !== "MODIFY") return { sequenceNumber, datums, anomalies };
-  const counter = decodeCounter(record.dynamodb?.NewImage as ItemImage | undefined);
+  const counter = decodeCounter(record.dynamodb?.NewImage);
   if (counter === undefined) {
     anomalies.push({ sequenceNumber, kind: "malformed_image", detail: "the new image lacks metric or bucket" });
     return { sequenceNumber, datums, anomalies };
@@ -57,7 +57,7 @@ export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowM
     anomalies.push({ sequenceNumber, kind: "unknown_metric", detail: `metric "${metricId}" is not in the catalog` });
     return { sequenceNumber, datums, anomalies };
   }
-  const old = decodeCounter(record.dynamodb?.OldImage as ItemImage | undefined);
+  const old = decodeCounter(record.dynamodb?.OldImage);
   const Dimensions = Object.entries(counter.dimensions)
     .map(([Name, Value]) => ({ Name, Value }))
     .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
