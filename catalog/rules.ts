@@ -9,6 +9,7 @@ import {
   GRANULARITY_SECONDS,
   type Granularity,
   metricEntries,
+  PIPELINE_METRICS,
   REJECTED_DIMENSION,
   REJECTED_METRIC,
   sumMetricName,
@@ -74,7 +75,6 @@ export function forwarderRules(catalog: Catalog): ForwarderRules {
   for (const [id, metric] of metricEntries(catalog)) {
     metrics[id] = { count: countMetricName(id), sum: metric.sum === undefined ? undefined : sumMetricName(id, metric), sumUnit: metric.sumUnit ?? "None" };
   }
-  metrics[REJECTED_METRIC] = { count: REJECTED_METRIC, sumUnit: "None" };
-  metrics[COUNTED_METRIC] = { count: COUNTED_METRIC, sumUnit: "None" };
+  for (const name of PIPELINE_METRICS) metrics[name] = { count: name, sumUnit: "None" };
   return { namespace: catalog.namespace, metrics };
 }

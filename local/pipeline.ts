@@ -23,7 +23,7 @@ import { BooksError, keepBooks, readCounters } from "./books";
 import { capturedCloudWatch, capturedS3, type LocalClients, localClients } from "./clients";
 import { type Emulator, startDynamoDBLocal, startKinesalite } from "./emulators";
 import { newStats } from "./esm";
-import { MetricStore, type StoredDatum } from "./metricStore";
+import { MetricStore } from "./metricStore";
 import { type DeadLetter, pollKinesisShard, pollTableStream } from "./pollers";
 import { evaluateAlarms, type Summary, writeReport } from "./report";
 
@@ -77,20 +77,18 @@ function quarantineFiles(dir: string): S3Client {
   }).client;
 }
 
-/** CloudWatch answered at the SDK boundary: each datum goes to the metric store and the sent list. */
-function capturedMetrics(store: MetricStore, sent: unknown[]): CloudWatchClient {
+/** CloudWatch answered at the SDK boundary: each datum goes to the metric store. */
+function capturedMetrics(store: MetricStore): CloudWatchClient {
   return capturedCloudWatch((input) => {
     for (const d of input.MetricData ?? []) {
-      const datum: StoredDatum = {
+      store.put({
         namespace: input.Namespace ?? "",
         metricName: d.MetricName ?? "",
         dimensions: Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])),
         timestamp: new Date(d.Timestamp ?? 0).getTime(),
         value: d.Value ?? 0,
         unit: d.Unit,
-      };
-      sent.push({ ...datum, timestamp: new Date(datum.timestamp).toISOString() });
-      store.put(datum);
+      });
     }
   }).client;
 }
@@ -121,7 +119,6 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const names = localNames(name);
   const started = Date.now();
   const store = new MetricStore();
-  const sentDatums: unknown[] = [];
   const deadLetters: DeadLetter[] = [];
   const logFor = (service: string): Logger => jsonLogger(service, { level: options.verbose ? "DEBUG" : "ERROR" });
 
@@ -151,7 +148,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     ...names.forwarder,
     mapping: settings.forwarder.mapping,
     stats: newStats(),
-    handler: createForwarderHandler({ rules: forwarderRules(catalog), cloudwatch: capturedMetrics(store, sentDatums), log: logFor("forwarder") }),
+    handler: createForwarderHandler({ rules: forwarderRules(catalog), cloudwatch: capturedMetrics(store), log: logFor("forwarder") }),
   };
 
   // Producer and pollers run together, as they would on AWS.
@@ -174,7 +171,9 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   await analyzers;
   say(`analyzer: ${analyzer.stats.invocations} invocations, ${analyzer.stats.partialFailures} partial-failure retries, ${analyzer.stats.functionErrors} errors`);
   await forwarding;
-  say(`forwarder: ${forwarder.stats.invocations} invocations, ${sentDatums.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
+  // Only the forwarder writes the catalog's namespace; the pollers record AWS/* health metrics.
+  const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
+  say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
   const finished = Date.now();
   for (const fn of [analyzer, forwarder]) {
     const depth = deadLetters.filter((l) => l.queue === fn.dlqName).length;
@@ -212,7 +211,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     finishedAt: finished,
     summary,
     counters: counters.filter((c) => !PIPELINE_METRICS.includes(c.metric)),
-    sentDatums,
+    sentDatums: sent.map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() })),
     alarms,
     emails,
     deadLetters,
