@@ -21,6 +21,8 @@ export const ITEM = {
   count: "count",
   sum: "sum",
   expiresAt: COUNTER_TABLE.ttlAttribute,
+  /** When the analyzer last changed the item, epoch seconds: the reconciler leaves fresh items alone. */
+  updatedAt: "at",
 } as const;
 
 /** A counter as people read it: one metric, one set of dimension values, one bucket. */
@@ -31,6 +33,8 @@ export interface Counter {
   readonly bucket: string;
   readonly count: number;
   readonly sum?: number;
+  /** When the analyzer last changed the item, epoch ms (items written before it was kept lack it). */
+  readonly updatedAtMs?: number;
 }
 
 // Characters the key uses as separators, and the escape character itself, are escaped in
@@ -88,5 +92,13 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
   const dimensions: Record<string, string> = {};
   for (const [name, value] of Object.entries(item[ITEM.dimensions]?.M ?? {})) dimensions[name] = value.S ?? "";
   const sum = item[ITEM.sum]?.N;
-  return { metric, dimensions, bucket, count: Number(item[ITEM.count]?.N ?? 0), ...(sum === undefined ? {} : { sum: Number(sum) }) };
+  const at = item[ITEM.updatedAt]?.N;
+  return {
+    metric,
+    dimensions,
+    bucket,
+    count: Number(item[ITEM.count]?.N ?? 0),
+    ...(sum === undefined ? {} : { sum: Number(sum) }),
+    ...(at === undefined ? {} : { updatedAtMs: Number(at) * 1000 }),
+  };
 }

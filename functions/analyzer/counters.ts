@@ -20,6 +20,8 @@ export interface ApplyOptions {
   readonly tableName: string;
   readonly mode: CounterMode;
   readonly ttlDays: number;
+  /** The clock stamped on each item as its last change. @default Date.now */
+  readonly now?: () => number;
   /** Updates in flight at once. @default 16 */
   readonly concurrency?: number;
 }
@@ -44,7 +46,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     count += 1;
     sum += update.sums[i];
   }
-  const names: Record<string, string> = { "#count": ITEM.count, "#metric": ITEM.metric, "#dims": ITEM.dimensions, "#bucket": ITEM.bucket, "#exp": ITEM.expiresAt };
+  const names: Record<string, string> = { "#count": ITEM.count, "#metric": ITEM.metric, "#dims": ITEM.dimensions, "#bucket": ITEM.bucket, "#exp": ITEM.expiresAt, "#at": ITEM.updatedAt };
   const dims: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(update.dimensions)) dims[k] = { S: v };
   const values: Record<string, AttributeValue> = {
@@ -53,6 +55,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     ":dims": { M: dims },
     ":bucket": { S: update.sk },
     ":exp": { N: String(Math.floor(update.bucketMs / 1000) + options.ttlDays * 86_400) },
+    ":at": { N: String(Math.floor((options.now ?? Date.now)() / 1000)) },
   };
   let add = "ADD #count :n";
   if (update.hasSum) {
@@ -60,7 +63,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     values[":s"] = { N: String(sum) };
     add += ", #sum :s";
   }
-  let set = "SET #metric = :metric, #dims = :dims, #bucket = :bucket, #exp = :exp";
+  let set = "SET #metric = :metric, #dims = :dims, #bucket = :bucket, #exp = :exp, #at = :at";
   const input: UpdateItemCommandInput = {
     TableName: options.tableName,
     Key: { [COUNTER_TABLE.partitionKey]: { S: update.pk }, [COUNTER_TABLE.sortKey]: { S: update.sk } },
