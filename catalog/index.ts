@@ -3,3 +3,4 @@ export * from "./limits";
 export * from "./load";
 export * from "./rules";
 export * from "./schema";
+export * from "./decimal";

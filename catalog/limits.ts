@@ -1,4 +1,17 @@
-import { type Catalog, countMetricName, GRANULARITIES, GRANULARITY_SECONDS, type Granularity, metricEntries, PIPELINE_METRICS, sumMetricName } from "./schema";
+import {
+  type Catalog,
+  countMetricName,
+  type DimensionDef,
+  dimensionNames,
+  GRANULARITIES,
+  GRANULARITY_SECONDS,
+  type Granularity,
+  metricEntries,
+  MISSING_VALUE,
+  OVERFLOW_VALUE,
+  PIPELINE_METRICS,
+  sumMetricName,
+} from "./schema";
 
 /** CloudWatch's hard limits, checked before anything deploys. */
 export const LIMITS = {
@@ -15,6 +28,31 @@ export const LIMITS = {
   datapointMaxAgeMs: 14 * 24 * 3600 * 1000,
   datapointMaxAheadMs: 2 * 3600 * 1000,
 } as const;
+
+/**
+ * The windows that line up: what is counted can still be forwarded, and no counter item expires
+ * while a record that feeds it can still arrive.
+ *
+ * An event is counted from 13 days before to 1 h 50 min after its arrival on the stream:
+ * CloudWatch's 14 days less a day for delivery. Both functions' mappings give up on a record
+ * `maximumRecordAgeSeconds` after it was written, at most 11 hours each, so a counted change is
+ * forwarded within 22 hours, inside that day. The ahead side keeps 10 minutes for clock skew.
+ */
+export const WINDOWS = {
+  countMaxAgeMs: 13 * 86_400_000,
+  countMaxAheadMs: 110 * 60_000,
+  maxRecordAgeSeconds: 11 * 3600,
+} as const;
+
+/**
+ * The fewest days a counter item must live. A record counted in an item's bucket arrives at most
+ * 13 days and one bucket after it starts, and can be re-read from the stream (a retry or a
+ * dead-letter replay) for as long as the stream keeps it; a day more absorbs clock skew.
+ */
+export function minCounterTtlDays(streamRetentionHours: number): number {
+  const lastWriteMs = WINDOWS.countMaxAgeMs + 3_600_000 + streamRetentionHours * 3_600_000 + 86_400_000;
+  return Math.ceil(lastWriteMs / 86_400_000);
+}
 
 export class CatalogError extends Error {
   constructor(message: string) {
@@ -58,11 +96,15 @@ export function catalogProblems(catalog: Catalog, options: { granularity: Granul
     if (metric.sum !== undefined) claim(sumMetricName(id, metric), id);
     if (typeof metric.event !== "string" || metric.event === "") problems.push(`${where}: event must be a non-empty event type`);
     if (!metric.label) problems.push(`${where}: label must be non-empty (it titles the widget)`);
-    const dimensions = metric.dimensions ?? [];
+    const dimensions = dimensionNames(metric);
     if (dimensions.length > LIMITS.dimensionsPerMetric) {
       problems.push(`${where}: ${dimensions.length} dimensions, CloudWatch allows ${LIMITS.dimensionsPerMetric} per metric`);
     }
-    if (new Set(dimensions).size !== dimensions.length) problems.push(`${where}: a dimension is listed twice`);
+    for (const field of dimensions) problems.push(...dimensionProblems(`${where} dimension "${field}"`, metric.dimensions![field]));
+    const decimals = metric.sumDecimals;
+    if (decimals !== undefined && (metric.sum === undefined || !Number.isInteger(decimals) || decimals < 0 || decimals > MAX_SUM_DECIMALS)) {
+      problems.push(`${where}: sumDecimals ${decimals} must be a whole number from 0 to ${MAX_SUM_DECIMALS}, on a metric with a sum`);
+    }
     for (const field of [...dimensions, ...(metric.sum !== undefined ? [metric.sum] : [])]) {
       if (!field || field === typeField || field === timeField) {
         problems.push(`${where}: field "${field}" must be non-empty and not the event type or time field`);
@@ -88,6 +130,32 @@ export function catalogProblems(catalog: Catalog, options: { granularity: Granul
           `${at}: period ${period}s is not a multiple of the ${bucketSeconds}s bucket, so every other period would have no data; use a multiple of ${bucketSeconds}`,
         );
       }
+    }
+  }
+  return problems;
+}
+
+/** Decimal places a sum may declare: more would leave too few digits for the amounts themselves. */
+export const MAX_SUM_DECIMALS = 12;
+/** A cap on distinct values above this is no bound at all for a chart or a bill. */
+export const MAX_DIMENSION_VALUES = 1000;
+
+function dimensionProblems(at: string, def: DimensionDef | undefined): string[] {
+  if (def === undefined || typeof def !== "object" || (def.values === undefined) === (def.maxValues === undefined)) {
+    return [`${at}: declare either its allowed values ({ values: [...] }) or a cap on distinct values ({ maxValues: n })`];
+  }
+  if (def.maxValues !== undefined) {
+    return Number.isInteger(def.maxValues) && def.maxValues >= 1 && def.maxValues <= MAX_DIMENSION_VALUES
+      ? []
+      : [`${at}: maxValues ${def.maxValues} must be a whole number from 1 to ${MAX_DIMENSION_VALUES}`];
+  }
+  const problems: string[] = [];
+  const values = def.values ?? [];
+  if (values.length === 0 || values.length > MAX_DIMENSION_VALUES) problems.push(`${at}: list 1 to ${MAX_DIMENSION_VALUES} allowed values`);
+  if (new Set(values).size !== values.length) problems.push(`${at}: an allowed value is listed twice`);
+  for (const value of values) {
+    if (typeof value !== "string" || value === "" || value.length > 1024 || value === MISSING_VALUE || value === OVERFLOW_VALUE) {
+      problems.push(`${at}: allowed value ${JSON.stringify(value)} must be 1-1024 characters and not ${MISSING_VALUE} or ${OVERFLOW_VALUE}, which the pipeline uses`);
     }
   }
   return problems;

@@ -6,9 +6,14 @@ import {
   type Catalog,
   COUNTED_METRIC,
   countMetricName,
+  DEFAULT_SUM_DECIMALS,
+  type DimensionDef,
+  dimensionNames,
   GRANULARITY_SECONDS,
   type Granularity,
   metricEntries,
+  OVERFLOW_DIMENSION,
+  OVERFLOW_METRIC,
   PIPELINE_METRICS,
   REJECTED_DIMENSION,
   REJECTED_METRIC,
@@ -16,11 +21,20 @@ import {
   type Unit,
 } from "./schema";
 
+/** How one dimension's values are bounded: a fixed set, or the first `maxValues` distinct values seen. */
+export type DimensionBound = { readonly values: ReadonlySet<string> } | { readonly maxValues: number };
+
+export const dimensionBound = (def: DimensionDef): DimensionBound => (def.values !== undefined ? { values: new Set(def.values) } : { maxValues: def.maxValues });
+
 /** One counter an event feeds: the total (no dimensions) or a per-dimension split. */
 export interface CounterRule {
   readonly metric: string;
   readonly dimensions: readonly string[];
+  /** Each dimension's bound, parallel to `dimensions`. */
+  readonly bounds: readonly DimensionBound[];
   readonly sum?: string;
+  /** Decimal places of the summed amounts (units of a sum are 10^-sumDecimals). */
+  readonly sumDecimals: number;
 }
 
 export interface AnalyzerRules {
@@ -34,16 +48,30 @@ export interface AnalyzerRules {
   readonly counted: CounterRule;
   readonly rejected: CounterRule;
   readonly rejectedByReason: CounterRule;
+  /** Values counted under OVERFLOW_VALUE, total and per `<metric>.<field>`. */
+  readonly overflow: CounterRule;
+  readonly overflowByDimension: CounterRule;
 }
+
+const pipelineRule = (metric: string, dimensions: readonly string[] = []): CounterRule => ({
+  metric,
+  dimensions,
+  bounds: dimensions.map(() => ({ maxValues: Number.POSITIVE_INFINITY })),
+  sumDecimals: 0,
+});
 
 export function analyzerRules(options: { catalog: Catalog; granularity: Granularity }): AnalyzerRules {
   const { catalog } = options;
   const byEvent: Record<string, CounterRule[]> = Object.create(null);
   for (const [metricId, metric] of metricEntries(catalog)) {
-    const dimensions = metric.dimensions ?? [];
+    const dimensions = dimensionNames(metric);
+    const sumDecimals = metric.sumDecimals ?? DEFAULT_SUM_DECIMALS;
     const rules = (byEvent[metric.event] ??= []);
-    rules.push({ metric: metricId, dimensions: [], sum: metric.sum });
-    if (dimensions.length > 0) rules.push({ metric: metricId, dimensions, sum: metric.sum });
+    rules.push({ metric: metricId, dimensions: [], bounds: [], sum: metric.sum, sumDecimals });
+    if (dimensions.length > 0) {
+      const bounds = dimensions.map((d) => dimensionBound(metric.dimensions![d]));
+      rules.push({ metric: metricId, dimensions, bounds, sum: metric.sum, sumDecimals });
+    }
   }
   return {
     namespace: catalog.namespace,
@@ -51,9 +79,12 @@ export function analyzerRules(options: { catalog: Catalog; granularity: Granular
     timeField: catalog.events.timeField,
     bucketSeconds: GRANULARITY_SECONDS[options.granularity],
     byEvent,
-    counted: { metric: COUNTED_METRIC, dimensions: [] },
-    rejected: { metric: REJECTED_METRIC, dimensions: [] },
-    rejectedByReason: { metric: REJECTED_METRIC, dimensions: [REJECTED_DIMENSION] },
+    // The pipeline's own dimension values come from the code, never from events: unbounded is safe.
+    counted: pipelineRule(COUNTED_METRIC),
+    rejected: pipelineRule(REJECTED_METRIC),
+    rejectedByReason: pipelineRule(REJECTED_METRIC, [REJECTED_DIMENSION]),
+    overflow: pipelineRule(OVERFLOW_METRIC),
+    overflowByDimension: pipelineRule(OVERFLOW_METRIC, [OVERFLOW_DIMENSION]),
   };
 }
 

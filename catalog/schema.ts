@@ -35,6 +35,21 @@ export type AlarmDef = Bound & {
   readonly description?: string;
 };
 
+/**
+ * The values a dimension may take. Values come from untrusted events, and each distinct value
+ * is a paid CloudWatch series and a line on a chart, so every dimension is bounded: either the
+ * allowed values are listed, or the first `maxValues` distinct values seen are kept. Anything
+ * else is counted under OVERFLOW_VALUE.
+ */
+export type DimensionDef =
+  | { readonly values: readonly string[]; readonly maxValues?: never }
+  | { readonly maxValues: number; readonly values?: never };
+
+/** The value an event without the dimension (absent, null or "") is counted under. */
+export const MISSING_VALUE = "(none)";
+/** The value an event is counted under when its value isn't allowed, or past the cap. */
+export const OVERFLOW_VALUE = "(other)";
+
 export interface MetricDef {
   /** The value of the event type field that this metric counts. */
   readonly event: string;
@@ -45,8 +60,17 @@ export interface MetricDef {
   readonly sumUnit?: Unit;
   /** A numeric field of the event to sum beside the count. */
   readonly sum?: string;
-  /** Event fields that split the counter; a total without dimensions is always kept too. */
-  readonly dimensions?: readonly string[];
+  /**
+   * Decimal places an amount may have. Sums are exact decimals, so an amount with more places
+   * (or too large to keep the item's sum within DynamoDB's 38 digits) is rejected as bad_amount.
+   * @default 2
+   */
+  readonly sumDecimals?: number;
+  /**
+   * Event fields that split the counter, each bounded; a total without dimensions is always
+   * kept too. Their order here is the order of the counter key.
+   */
+  readonly dimensions?: { readonly [field: string]: DimensionDef };
   readonly alarms?: { readonly [alarmName: string]: AlarmDef };
 }
 
@@ -67,8 +91,17 @@ export const REJECTED_METRIC = "RejectedRecords";
 /** The metric every counted record is counted in once, so received = counted + rejected can be checked. */
 export const COUNTED_METRIC = "CountedRecords";
 export const REJECTED_DIMENSION = "reason";
+/** The metric every value counted under OVERFLOW_VALUE is counted in, total and per `dimension` (`<metric>.<field>`). */
+export const OVERFLOW_METRIC = "DimensionOverflow";
+export const OVERFLOW_DIMENSION = "dimension";
 /** The pipeline's own counters, kept beside the catalog's in the same table and namespace. */
-export const PIPELINE_METRICS: readonly string[] = [COUNTED_METRIC, REJECTED_METRIC];
+export const PIPELINE_METRICS: readonly string[] = [COUNTED_METRIC, REJECTED_METRIC, OVERFLOW_METRIC];
+
+/** @see MetricDef.sumDecimals */
+export const DEFAULT_SUM_DECIMALS = 2;
+
+/** A metric's dimension fields in key order. */
+export const dimensionNames = (metric: MetricDef): string[] => Object.keys(metric.dimensions ?? {});
 
 /** CloudWatch metric names for a catalog metric's two series. */
 export const countMetricName = (metricId: string): string => metricId;

@@ -4,7 +4,7 @@
  * The same objects are deployed by the monitoring component and rendered by the local run.
  * Generic over N so resource names may be Pulumi outputs there and strings here.
  */
-import { type Catalog, CatalogError, countMetricName, GRANULARITY_SECONDS, type Granularity, LIMITS, metricEntries, sumMetricName } from "../catalog";
+import { type Catalog, CatalogError, countMetricName, dimensionNames, GRANULARITY_SECONDS, type Granularity, LIMITS, metricEntries, sumMetricName } from "../catalog";
 import type { AlarmSpec } from "./alarms";
 
 export interface MetricOptions {
@@ -106,7 +106,7 @@ export function catalogSections(options: { catalog: Catalog; granularity: Granul
     if (metric.sum !== undefined) series.push({ name: sumMetricName(id, metric), title: `${metric.label}: ${metric.sum}` });
     for (const s of series) {
       graphs.push(graph<never>({ title: s.title, period, stat: "Sum", metrics: [[ns, s.name, { id: "m1", label: "total" }]], annotations: annotationsFor(alarms, ns, s.name) }));
-      const dimensions = metric.dimensions ?? [];
+      const dimensions = dimensionNames(metric);
       if (dimensions.length > 0) {
         const expression = searchExpression({ namespace: ns, metricName: s.name, dimensions, stat: "Sum", period });
         graphs.push(graph<never>({ title: `${s.title} by ${dimensions.join(", ")}`, period, stat: "Sum", metrics: [[{ id: "e1", expression, label: "" }]] }));

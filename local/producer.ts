@@ -3,7 +3,7 @@
  * type, every dimension, every summed field) plus a few bad records of every kind, from a
  * seeded generator so a run can be repeated exactly.
  */
-import { type Catalog, metricEntries } from "../catalog/schema";
+import { type Catalog, type DimensionDef, metricEntries } from "../catalog/schema";
 
 /** mulberry32: small, fast, and good enough to drive a simulation reproducibly. */
 export function seeded(seed: number): () => number {
@@ -30,24 +30,32 @@ export interface ProducedRecord {
 /** What an event type carries: the fields its metrics split by and sum. */
 export interface EventShape {
   readonly type: string;
+  /** Each dimension field with the values synthetic events give it. */
   readonly dimensions: readonly string[];
+  readonly values: Readonly<Record<string, readonly string[]>>;
   readonly sums: readonly string[];
 }
 
 /** The catalog's event types in catalog order, each with the union of its metrics' fields. */
 export function eventShapes(catalog: Catalog): EventShape[] {
-  const shapes = new Map<string, { type: string; dimensions: Set<string>; sums: Set<string> }>();
+  const shapes = new Map<string, { type: string; values: Map<string, string[]>; sums: Set<string> }>();
   for (const [, metric] of metricEntries(catalog)) {
-    const shape = shapes.get(metric.event) ?? { type: metric.event, dimensions: new Set(), sums: new Set() };
-    for (const d of metric.dimensions ?? []) shape.dimensions.add(d);
+    const shape = shapes.get(metric.event) ?? { type: metric.event, values: new Map(), sums: new Set() };
+    for (const [field, def] of Object.entries(metric.dimensions ?? {})) if (!shape.values.has(field)) shape.values.set(field, dimensionValues(field, def));
     if (metric.sum !== undefined) shape.sums.add(metric.sum);
     shapes.set(metric.event, shape);
   }
-  return [...shapes.values()].map((s) => ({ type: s.type, dimensions: [...s.dimensions], sums: [...s.sums] }));
+  return [...shapes.values()].map((s) => ({ type: s.type, dimensions: [...s.values.keys()], values: Object.fromEntries(s.values), sums: [...s.sums] }));
 }
 
-/** The values a dimension takes in synthetic events: a few, so every split has several lines. */
-export const dimensionValues = (dimension: string): string[] => [1, 2, 3, 4].map((k) => `${dimension}-${k}`);
+/**
+ * The values a dimension takes in synthetic events: up to four of its allowed values, or four
+ * made-up ones within its cap, so every split has several lines and nothing overflows.
+ */
+export function dimensionValues(field: string, def: DimensionDef): string[] {
+  if (def.values !== undefined) return def.values.slice(0, 4);
+  return Array.from({ length: Math.min(4, def.maxValues) }, (_, k) => `${field}-${k + 1}`);
+}
 
 /** An event type no catalog metric counts. */
 export function unknownEventType(catalog: Catalog): string {
@@ -104,7 +112,7 @@ export function produce(options: { catalog: Catalog; count: number; seed?: numbe
     while (k < shapes.length - 1 && roll >= weights[k]) roll -= weights[k++];
     const shape = shapes[k];
     const event: Record<string, unknown> = { [typeField]: shape.type, [timeField]: new Date(now - Math.floor(random() * span)).toISOString().slice(0, 23) };
-    for (const d of shape.dimensions) event[d] = pick(dimensionValues(d));
+    for (const d of shape.dimensions) event[d] = pick(shape.values[d]);
     for (const s of shape.sums) event[s] = Math.round(random() * 10_000) / 100;
     out.push({ data: Buffer.from(JSON.stringify(event)), partitionKey, event });
   }

@@ -16,19 +16,43 @@ export function projectFile(): ProjectFile {
   return parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
 }
 
+/** A stack name with no `Pulumi.<name>.yaml` beside Pulumi.yaml. */
+export class StackError extends Error {
+  constructor(
+    readonly stack: string,
+    readonly known: readonly string[],
+  ) {
+    super(`there is no stack "${stack}" (no Pulumi.${stack}.yaml at the project root); the stacks are ${known.join(", ") || "none"}`);
+    this.name = "StackError";
+  }
+}
+
+/** The stacks this project has a config file for, by name, sorted. */
+export function stacks(): string[] {
+  return fs
+    .readdirSync(ROOT)
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .sort();
+}
+
 /**
  * The config the Pulumi CLI would hand the program for a stack: Pulumi.yaml's defaults under
  * the project's namespace, then the stack file's values, then `overrides`. Values are strings,
- * structured ones JSON, as the CLI passes them.
+ * structured ones JSON, as the CLI passes them. Throws a StackError for a stack without a file:
+ * running on the defaults alone would hide a mistyped name.
  */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+  // Matched against the listing rather than tested with existsSync, so a name like "../x" can't reach outside.
+  const known = stacks();
+  if (!known.includes(stack)) throw new StackError(stack, known);
   const project = projectFile();
   const values: Record<string, unknown> = {};
   for (const [key, schema] of Object.entries(project.config)) {
     if (schema.default !== undefined) values[`${project.name}:${key}`] = schema.default;
   }
   const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  if (fs.existsSync(file)) Object.assign(values, (parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config);
+  Object.assign(values, (parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config);
   for (const [key, value] of Object.entries(overrides)) {
     const full = key.includes(":") ? key : `${project.name}:${key}`;
     if (value === undefined) delete values[full];
@@ -38,7 +62,6 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
   for (const [key, value] of Object.entries(values)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
   return config;
 }
-
 
 /** A stack's pipelines, validated exactly as the program validates them, and its region. */
 export function readStack(stack: string, overrides: Record<string, unknown> = {}): { pipelines: PipelineConfig[]; region?: string } {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { analyzerRules, counterKey, toMark, valuesKey } from "../catalog";
+import { analyzerRules, counterKey, defineCatalog, formatUnits, toMark, valuesKey } from "../catalog";
 import { planBatch, toBatchRecords } from "../functions/analyzer/aggregate";
-import { bucketStart, decodeRecord, parseTimestamp, REJECT_REASONS, type RejectReason } from "../functions/analyzer/decode";
+import { bucketStart, decodeRecord, memoryGate, parseTimestamp, REJECT_REASONS, type RejectReason } from "../functions/analyzer/decode";
 import { createAnalyzerHandler, processBatch } from "../functions/analyzer/process";
 import { quarantineBody, quarantineKey } from "../functions/analyzer/quarantine";
 import { memoryLogger } from "../functions/shared/log";
@@ -11,14 +11,14 @@ import { b64, event, kinesisLambdaEvent, lambdaContext, record, T0 } from "./fac
 import { fixtureCatalog } from "./fixtures";
 
 const rules = analyzerRules({ catalog: fixtureCatalog("web"), granularity: "minute" });
-const decode = (data: Record<string, unknown> | { raw: string }, arrivalMs = T0) => decodeRecord(record(data).data, rules, arrivalMs);
+const decode = (data: Record<string, unknown> | { raw: string }, arrivalMs = T0) => decodeRecord(record(data).data, rules, arrivalMs, memoryGate());
 
 describe("analyzer: decoding and validation", () => {
   it("decodes base64 before parsing and counts a page view in its minute", () => {
     // Prepare
     const data = b64(JSON.stringify({ event_type: "page view", utc_timestamp: "2015-10-31T12:34:56" }));
     // Act
-    const decoded = decodeRecord(data, rules, Date.parse("2015-10-31T12:40:00Z"));
+    const decoded = decodeRecord(data, rules, Date.parse("2015-10-31T12:40:00Z"), memoryGate());
     // Assess
     assert.ok(decoded.ok);
     assert.equal(decoded.contributions.length, 1);
@@ -37,6 +37,7 @@ describe("analyzer: decoding and validation", () => {
     ["outside_window", event({ utc_timestamp: "2026-10-01T00:00:00" })],
     ["unknown_event", event({ event_type: "purchase" })],
     ["not_finite", { raw: b64('{"event_type":"donation","utc_timestamp":"2026-11-21T12:00:00","platform":"Web","amount":1e400}') }],
+    ["bad_amount", event({ event_type: "donation", platform: "Web", amount: 1e130 })],
   ];
   it("covers every rejection reason", () => {
     assert.deepEqual(rejections.map(([reason]) => reason).sort(), [...REJECT_REASONS].sort());
@@ -49,22 +50,22 @@ describe("analyzer: decoding and validation", () => {
     });
   }
 
-  it("rejects a donation without its platform, with a string amount, or a timestamp of the wrong type", () => {
+  it("rejects a donation with a string amount, or a timestamp of the wrong type", () => {
     const donation = { event_type: "donation", utc_timestamp: "2026-11-21T12:00:00", platform: "Facebook", amount: 10 };
-    assert.deepEqual(decode({ ...donation, platform: undefined }), { ok: false, reason: "missing_field", detail: "platform" });
     assert.equal((decode({ ...donation, amount: "10" }) as { reason: string }).reason, "wrong_type");
-    assert.equal((decode({ ...donation, platform: "" }) as { reason: string }).reason, "wrong_type");
     assert.equal((decode({ ...donation, utc_timestamp: true }) as { reason: string }).reason, "wrong_type");
     assert.equal((decode({ ...donation, utc_timestamp: undefined }) as { reason: string }).reason, "missing_field");
     assert.equal((decode({ ...donation, utc_timestamp: "yesterday" }) as { reason: string }).reason, "bad_timestamp");
   });
 
-  it("accepts the window's edges: 14 days back and 2 hours ahead of arrival", () => {
+  it("counts only what can still reach CloudWatch: 13 days back to 1 h 50 min ahead of arrival (issue 8, item 4)", () => {
     const at = (ms: number) => decode(event({ utc_timestamp: ms }));
-    assert.ok(at(T0 - 14 * 86_400_000).ok);
-    assert.equal(at(T0 - 14 * 86_400_000 - 1).ok, false);
-    assert.ok(at(T0 + 2 * 3_600_000).ok);
-    assert.equal(at(T0 + 2 * 3_600_000 + 1).ok, false);
+    assert.ok(at(T0 - 13 * 86_400_000).ok);
+    assert.equal(at(T0 - 13 * 86_400_000 - 1).ok, false);
+    // Just inside CloudWatch's own 14 days at arrival, but not once forwarding has taken its time.
+    assert.equal(at(T0 - 14 * 86_400_000 + 3_600_000).ok, false);
+    assert.ok(at(T0 + 110 * 60_000).ok);
+    assert.equal(at(T0 + 110 * 60_000 + 1).ok, false);
   });
 });
 
@@ -125,9 +126,9 @@ describe("analyzer: rolling a batch up", () => {
     assert.deepEqual(view, {
       "pageViews 2026-11-21T12:34:00.000Z": [2, undefined],
       "pageViews 2026-11-21T12:35:00.000Z": [1, undefined],
-      "donations 2026-11-21T12:34:00.000Z": [3, 17.5],
-      "donations#platform=Facebook 2026-11-21T12:34:00.000Z": [2, 15],
-      "donations#platform=Web 2026-11-21T12:34:00.000Z": [1, 2.5],
+      "donations 2026-11-21T12:34:00.000Z": [3, 1750n],
+      "donations#platform=Facebook 2026-11-21T12:34:00.000Z": [2, 1500n],
+      "donations#platform=Web 2026-11-21T12:34:00.000Z": [1, 250n],
       "CountedRecords 2026-11-21T12:34:00.000Z": [6, undefined],
       "RejectedRecords 2026-11-21T12:34:00.000Z": [2, undefined],
       "RejectedRecords#reason=bad_base64 2026-11-21T12:34:00.000Z": [1, undefined],
@@ -136,6 +137,57 @@ describe("analyzer: rolling a batch up", () => {
     const fb = plan.updates.find((u) => u.pk === "donations#platform=Facebook")!;
     assert.deepEqual(fb.dimensions, { platform: "Facebook" });
     assert.deepEqual(fb.seqs, [records[3].sequenceNumber, records[5].sequenceNumber]);
+  });
+
+  it("sums amounts as exact decimals, as written, never as binary floats (issue 8, item 2)", () => {
+    // Prepare: 0.1 + 0.2 is 0.30000000000000004 in binary floating point.
+    const amounts = [0.1, 0.2, 0.7];
+    const records = amounts.map((amount, i) => record({ event_type: "donation", utc_timestamp: `2026-11-21T12:34:${10 + i}`, platform: "Web", amount }));
+    // Act
+    const total = planBatch(records, rules).updates.find((u) => u.pk === "donations")!;
+    // Assess
+    assert.equal(formatUnits(total.sum, total.sumDecimals), "1");
+    assert.notEqual(String(amounts.reduce((a, b) => a + b, 0)), "1");
+  });
+
+  it("rejects an amount a counter could not keep adding up, with a reason of its own (issue 8, item 1)", () => {
+    for (const amount of [1e130, 1e-40, 0.001, 1e24]) {
+      const decoded = decode(event({ event_type: "donation", platform: "Web", amount }));
+      assert.equal(!decoded.ok && decoded.reason, "bad_amount", String(amount));
+    }
+    const largest = decode(event({ event_type: "donation", platform: "Web", amount: 9.99e23 }));
+    assert.ok(largest.ok && largest.contributions[0].sum === 999n * 10n ** 23n);
+  });
+
+  it("counts a value outside a dimension's allowed list under (other), and in DimensionOverflow (issue 8, item 7)", () => {
+    // Prepare: hundreds of random platforms.
+    const records = Array.from({ length: 300 }, (_, i) =>
+      record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:10", platform: `random-${i}-${Math.random()}`, amount: 1 }),
+    );
+    // Act
+    const plan = planBatch(records, rules);
+    // Assess: one series for all of them, and the overflow counted by dimension.
+    const keys = plan.updates.map((u) => u.pk).sort();
+    assert.deepEqual(keys, ["CountedRecords", "DimensionOverflow", "DimensionOverflow#dimension=donations.platform", "donations", "donations#platform=(other)"]);
+    assert.ok(plan.updates.every((u) => u.count === 300));
+  });
+
+  it("counts a donation without a platform in the total and under (none) (issue 8, item 8)", () => {
+    const plan = planBatch([record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:10", amount: 5 }), record({ event_type: "donation", utc_timestamp: "2026-11-21T12:34:11", platform: "", amount: 1 })], rules);
+    assert.equal(plan.counted, 2);
+    const view = Object.fromEntries(plan.updates.map((u) => [u.pk, [u.count, u.sum]]));
+    assert.deepEqual(view.donations, [2, 600n]);
+    assert.deepEqual(view["donations#platform=(none)"], [2, 600n]);
+  });
+
+  it("keeps a capped dimension's first values and counts later ones under (other)", () => {
+    const shop = analyzerRules({ catalog: fixtureCatalog("shop"), granularity: "minute" });
+    const refund = (cause: unknown) => record({ event_type: "refund", occurred_at: "2026-11-21T12:34:56", cause });
+    // Act: the cap is 5; a lone surrogate and a number are never kept.
+    const plan = planBatch(["a", "b", "c", "a", "\ud800", 7, "d", "e", "f", "g"].map(refund), shop);
+    // Assess
+    const causes = Object.fromEntries(plan.updates.filter((u) => u.metric === "refunds" && u.pk !== "refunds").map((u) => [u.dimensions.cause, u.count]));
+    assert.deepEqual(causes, { a: 2, b: 1, c: 1, d: 1, e: 1, "(other)": 4 });
   });
 
   it("pads sequence numbers so string order is numeric order", () => {
@@ -153,8 +205,15 @@ describe("analyzer: rolling a batch up", () => {
 
   it("keeps two dimension-value lists that differ only where a naive join would blur them apart in one batch", () => {
     // Prepare: ("a\0b", "c") and ("a", "b\0c") joined on U+0000 would be one counter.
-    const twoDims = analyzerRules({ catalog: fixtureCatalog("shop"), granularity: "minute" });
-    const order = (country: string, channel: string) => record({ event_type: "order placed", occurred_at: "2026-11-21T12:34:56", country, channel, total: 1 });
+    const twoDims = analyzerRules({
+      catalog: defineCatalog({
+        namespace: "TwoDims",
+        events: { typeField: "event_type", timeField: "occurred_at" },
+        metrics: { orders: { event: "order placed", label: "Orders", dimensions: { country: { maxValues: 10 }, channel: { maxValues: 10 } } } },
+      }),
+      granularity: "minute",
+    });
+    const order = (country: string, channel: string) => record({ event_type: "order placed", occurred_at: "2026-11-21T12:34:56", country, channel });
     // Act
     const plan = planBatch([order("a\u0000b", "c"), order("a", "b\u0000c")], twoDims);
     // Assess

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { analyzerRules, assertNoProblems, type Catalog, CatalogError, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
+import { analyzerRules, assertNoProblems, type Catalog, CatalogError, type DimensionDef, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
 import { alarmProblems, catalogAlarms, packDashboards, type PipelineResources, pipelineMonitoring, type Section } from "../dashboards";
 import { fixtureCatalog } from "./fixtures";
 
@@ -47,8 +47,8 @@ describe("the catalog", () => {
     ["a reserved metric id", withMetrics({ analyzer: { event: "a", label: "A" } }), /metric "analyzer": the id is reserved/],
     ["two metrics with one CloudWatch name", withMetrics({ d: { event: "a", label: "A", sum: "amount" }, dAmount: { event: "b", label: "B" } }), /CloudWatch metric name "dAmount" is also produced by "d"/],
     ["the rejected-records name", withMetrics({ RejectedRecords: { event: "a", label: "A" } }), /"RejectedRecords" is also produced by "\(pipeline\)"/],
-    ["too many dimensions", withMetrics({ a: { event: "a", label: "A", dimensions: Array.from({ length: 31 }, (_, i) => `d${i}`) } }), /metric "a": 31 dimensions, CloudWatch allows 30 per metric/],
-    ["a dimension on the type field", withMetrics({ a: { event: "a", label: "A", dimensions: ["type"] } }), /field "type" must be non-empty and not the event type or time field/],
+    ["too many dimensions", withMetrics({ a: { event: "a", label: "A", dimensions: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`d${i}`, { maxValues: 5 }])) } }), /metric "a": 31 dimensions, CloudWatch allows 30 per metric/],
+    ["a dimension on the type field", withMetrics({ a: { event: "a", label: "A", dimensions: { type: { maxValues: 5 } } } }), /field "type" must be non-empty and not the event type or time field/],
     ["an alarm window over a day", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 3600, evaluationPeriods: 25 } } } }), /metric "a" alarm "x": period × evaluationPeriods = 90000s exceeds CloudWatch's 86400s/],
     ["more datapoints than periods", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 2, datapointsToAlarm: 3 } } } }), /datapointsToAlarm 3 must be between 1 and evaluationPeriods \(2\)/],
     ["an odd period", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 45, evaluationPeriods: 1 } } } }), /period 45s must be 10, 30 or a multiple of 60/],
@@ -57,7 +57,11 @@ describe("the catalog", () => {
     ["the same field for type and time", withMetrics({ a: { event: "a", label: "A" } }, { events: { typeField: "t", timeField: "t" } }), /typeField and timeField must be two different, non-empty field names/],
     ["an empty event type", withMetrics({ a: { event: "", label: "A" } }), /metric "a": event must be a non-empty event type/],
     ["an empty label", withMetrics({ a: { event: "a", label: "" } }), /metric "a": label must be non-empty/],
-    ["a dimension listed twice", withMetrics({ a: { event: "a", label: "A", dimensions: ["p", "p"] } }), /metric "a": a dimension is listed twice/],
+    ["an unbounded dimension", withMetrics({ a: { event: "a", label: "A", dimensions: { p: {} as DimensionDef } } }), /metric "a" dimension "p": declare either its allowed values/],
+    ["a cap of zero", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { maxValues: 0 } } } }), /metric "a" dimension "p": maxValues 0 must be a whole number from 1 to 1000/],
+    ["a reserved allowed value", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { values: ["x", "(other)"] } } } }), /allowed value "\(other\)" must be 1-1024 characters and not/],
+    ["an allowed value listed twice", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { values: ["x", "x"] } } } }), /metric "a" dimension "p": an allowed value is listed twice/],
+    ["decimals without a sum", withMetrics({ a: { event: "a", label: "A", sumDecimals: 2 } }), /metric "a": sumDecimals 2 must be a whole number from 0 to 12, on a metric with a sum/],
     ["zero evaluation periods", withMetrics({ a: { event: "a", label: "A", alarms: { x: { below: 1, periodSeconds: 60, evaluationPeriods: 0 } } } }), /evaluationPeriods must be a whole number of at least 1/],
     ["a non-finite bound", withMetrics({ a: { event: "a", label: "A", alarms: { x: { above: Number.NaN, periodSeconds: 60, evaluationPeriods: 1 } } } }), /give exactly one finite bound/],
   ];
@@ -77,8 +81,8 @@ describe("the catalog", () => {
     const rules = analyzerRules({ catalog, granularity: "minute" });
     assert.deepEqual(Object.keys(rules.byEvent).sort(), ["click", "donation", "page view"]);
     assert.deepEqual(rules.byEvent.donation, [
-      { metric: "donations", dimensions: [], sum: "amount" },
-      { metric: "donations", dimensions: ["platform"], sum: "amount" },
+      { metric: "donations", dimensions: [], bounds: [], sum: "amount", sumDecimals: 2 },
+      { metric: "donations", dimensions: ["platform"], bounds: [{ values: new Set(["Web", "Facebook", "platform-1", "platform-2", "platform-3", "platform-4"]) }], sum: "amount", sumDecimals: 2 },
     ]);
     assert.equal(rules.bucketSeconds, 60);
     assert.equal(analyzerRules({ catalog, granularity: "hour" }).bucketSeconds, 3600);
@@ -140,7 +144,7 @@ describe("alarms from the catalog", () => {
 describe("dashboards from the catalog", () => {
   const big = (count: number, groups: number) => {
     const metrics: Record<string, MetricDef> = {};
-    for (let i = 0; i < count; i++) metrics[`m${i}`] = { event: `e${i}`, label: `M${i}`, group: `G${i % groups}`, dimensions: ["d"] };
+    for (let i = 0; i < count; i++) metrics[`m${i}`] = { event: `e${i}`, label: `M${i}`, group: `G${i % groups}`, dimensions: { d: { maxValues: 5 } } };
     return withMetrics(metrics);
   };
   const headers = (widgets: readonly { type: string; properties: unknown }[]) => widgets.filter((w) => w.type === "text").map((w) => (w.properties as { markdown: string }).markdown);

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { chromium } from "playwright-core";
 import { countMetricName, metricEntries, sumMetricName } from "../catalog";
-import { dimensionValues, eventShapes, produce, type ProducedRecord, unknownEventType } from "../local/producer";
+import { eventShapes, produce, type ProducedRecord, unknownEventType } from "../local/producer";
 import { readStack, ROOT } from "../local/stackConfig";
 import { truth, truthKey } from "./truth";
 
@@ -39,7 +39,7 @@ const BAD_LINES: [string, string][] = [
   [JSON.stringify({ [typeField]: unknownEventType(catalog), [timeField]: "NOW" }), "unknown_event"],
   summed === undefined
     ? [JSON.stringify({ [typeField]: 7, [timeField]: "NOW" }), "wrong_type"]
-    : [JSON.stringify({ [typeField]: summed.type, [timeField]: "NOW", ...Object.fromEntries(summed.dimensions.map((d) => [d, dimensionValues(d)[0]])), [summed.sums[0]]: "ten" }), "wrong_type"],
+    : [JSON.stringify({ [typeField]: summed.type, [timeField]: "NOW", ...Object.fromEntries(summed.dimensions.map((d) => [d, summed.values[d][0]])), [summed.sums[0]]: "ten" }), "wrong_type"],
 ];
 
 describe("npm start: the local pipeline end to end", function () {

@@ -28,7 +28,9 @@ export const catalog = defineCatalog({
       label: "Donations",
       group: "Donations",
       sum: "amount",
-      dimensions: ["platform"],
+      // The platforms the donation page is embedded on; a donation from anywhere else is
+      // counted under "(other)", one without a platform under "(none)".
+      dimensions: { platform: { values: ["Web", "iOS", "Android", "Facebook", "Instagram", "Twitter"] } },
       alarms: {
         stalled: {
           below: 1,

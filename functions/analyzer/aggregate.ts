@@ -1,7 +1,7 @@
 import type { KinesisStreamEvent } from "aws-lambda";
 import { bucketKey, counterKey, valuesKey } from "../../catalog/item";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
-import { bucketStart, decodeRecord, type RejectReason } from "./decode";
+import { bucketStart, decodeRecord, type DimensionGate, memoryGate, type RejectReason, type Undecided } from "./decode";
 
 /** A Kinesis record as the analyzer needs it (from the Lambda event or a local poller). */
 export interface BatchRecord {
@@ -10,6 +10,11 @@ export interface BatchRecord {
   /** base64, as Kinesis hands it to Lambda. */
   readonly data: string;
   readonly arrivalMs: number;
+  /**
+   * The instant the event's time is judged against. @default arrivalMs, so a redelivered record
+   * is judged the same way; a replay long after arrival judges by when it runs.
+   */
+  readonly judgedAtMs?: number;
 }
 
 /** The Lambda event's records; the shard is the part of the event ID before the colon. */
@@ -42,10 +47,11 @@ export interface CounterUpdate {
   readonly shardId: string;
   /** Sequence numbers of the contributing records, in stream order. */
   readonly seqs: string[];
-  /** Each contributing record's addition to the sum, parallel to `seqs`. */
-  readonly sums: number[];
+  /** Each contributing record's addition to the sum in units of 10^-sumDecimals, parallel to `seqs`. */
+  readonly sums: bigint[];
+  readonly sumDecimals: number;
   count: number;
-  sum: number;
+  sum: bigint;
 }
 
 export interface BatchPlan {
@@ -54,20 +60,23 @@ export interface BatchPlan {
   readonly rejections: readonly Rejection[];
   readonly rejectedByReason: Readonly<Partial<Record<RejectReason, number>>>;
   readonly updates: readonly CounterUpdate[];
+  /** Capped dimension values the gate couldn't decide: ask the registry, then plan again. */
+  readonly undecided: readonly Undecided[];
 }
 
 /**
  * Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket).
  * Keyed by nested maps (shard → rule → dimension values → bucket) so the hot loop builds no strings.
  */
-export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules): BatchPlan {
+export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules, gate: DimensionGate = memoryGate()): BatchPlan {
   const updates: CounterUpdate[] = [];
   const index = new Map<string, Map<CounterRule, Map<string, Map<number, CounterUpdate>>>>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
+  const undecided: Undecided[] = [];
   let counted = 0;
 
-  const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: number) => {
+  const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: bigint) => {
     let byRule = index.get(shardId);
     if (byRule === undefined) index.set(shardId, (byRule = new Map()));
     let byValues = byRule.get(rule);
@@ -89,8 +98,9 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
         shardId,
         seqs: [],
         sums: [],
+        sumDecimals: rule.sumDecimals,
         count: 0,
-        sum: 0,
+        sum: 0n,
       };
       byBucket.set(bucketMs, update);
       updates.push(update);
@@ -102,19 +112,25 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules)
   };
 
   for (const record of records) {
-    const decoded = decodeRecord(record.data, rules, record.arrivalMs);
+    const decoded = decodeRecord(record.data, rules, record.judgedAtMs ?? record.arrivalMs, gate);
     // The pipeline's own counters go by arrival time: a rejected record's own time may be the problem.
+    const arrivalBucket = bucketStart(record.arrivalMs, rules.bucketSeconds);
     if (decoded.ok) {
       counted += 1;
+      if (decoded.undecided.length > 0) undecided.push(...decoded.undecided);
       for (const c of decoded.contributions) add(record.shardId, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
-      add(record.shardId, record.sequenceNumber, rules.counted, [], bucketStart(record.arrivalMs, rules.bucketSeconds), 0);
+      for (const dimension of decoded.overflowed) {
+        const bucketMs = decoded.contributions[0].bucketMs;
+        add(record.shardId, record.sequenceNumber, rules.overflow, [], bucketMs, 0n);
+        add(record.shardId, record.sequenceNumber, rules.overflowByDimension, [dimension], bucketMs, 0n);
+      }
+      add(record.shardId, record.sequenceNumber, rules.counted, [], arrivalBucket, 0n);
       continue;
     }
     rejections.push({ ...record, reason: decoded.reason, detail: decoded.detail });
     rejectedByReason[decoded.reason] = (rejectedByReason[decoded.reason] ?? 0) + 1;
-    const bucketMs = bucketStart(record.arrivalMs, rules.bucketSeconds);
-    add(record.shardId, record.sequenceNumber, rules.rejected, [], bucketMs, 0);
-    add(record.shardId, record.sequenceNumber, rules.rejectedByReason, [decoded.reason], bucketMs, 0);
+    add(record.shardId, record.sequenceNumber, rules.rejected, [], arrivalBucket, 0n);
+    add(record.shardId, record.sequenceNumber, rules.rejectedByReason, [decoded.reason], arrivalBucket, 0n);
   }
-  return { received: records.length, counted, rejections, rejectedByReason, updates };
+  return { received: records.length, counted, rejections, rejectedByReason, updates, undecided };
 }

@@ -6,6 +6,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
+import { formatUnits } from "../../catalog/decimal";
 import { COUNTER_TABLE, ITEM, markAttribute, toMark } from "../../catalog/item";
 import type { CounterUpdate } from "./aggregate";
 
@@ -41,7 +42,7 @@ const MAX_CONDITION_ROUNDS = 5;
 
 function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
   let count = 0;
-  let sum = 0;
+  let sum = 0n;
   for (let i = from; i < update.seqs.length; i++) {
     count += 1;
     sum += update.sums[i];
@@ -60,7 +61,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
   let add = "ADD #count :n";
   if (update.hasSum) {
     names["#sum"] = ITEM.sum;
-    values[":s"] = { N: String(sum) };
+    values[":s"] = { N: formatUnits(sum, update.sumDecimals) };
     add += ", #sum :s";
   }
   let set = "SET #metric = :metric, #dims = :dims, #bucket = :bucket, #exp = :exp, #at = :at";

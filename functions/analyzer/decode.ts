@@ -1,6 +1,8 @@
 import { isUtf8 } from "node:buffer";
-import { LIMITS } from "../../catalog/limits";
+import { MAX_UNITS, toUnits } from "../../catalog/decimal";
+import { WINDOWS } from "../../catalog/limits";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
+import { MISSING_VALUE, OVERFLOW_VALUE } from "../../catalog/schema";
 
 export const REJECT_REASONS = [
   "bad_base64",
@@ -13,6 +15,7 @@ export const REJECT_REASONS = [
   "outside_window",
   "unknown_event",
   "not_finite",
+  "bad_amount",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -22,11 +25,52 @@ export interface Contribution {
   readonly dimensionValues: readonly string[];
   /** Bucket start, epoch ms. */
   readonly bucketMs: number;
-  readonly sum: number;
+  /** The amount in units of 10^-rule.sumDecimals; 0n when the rule sums nothing. */
+  readonly sum: bigint;
+}
+
+/** A capped dimension's value the gate hasn't decided on yet. */
+export interface Undecided {
+  readonly metric: string;
+  readonly field: string;
+  readonly value: string;
+  readonly maxValues: number;
+}
+
+/**
+ * Decides capped dimensions' values: true when the value is one of the first `maxValues` distinct
+ * ones, false when it came after, undefined when it doesn't know yet (the caller asks the
+ * registry and decodes again). A decision never changes, so a redelivered record is counted
+ * under the same value.
+ */
+export interface DimensionGate {
+  admitted(metric: string, field: string, value: string, maxValues: number): boolean | undefined;
+}
+
+/** A gate that keeps the first `maxValues` distinct values it is asked about: one process's view. */
+export function memoryGate(): DimensionGate {
+  const kept = new Map<string, Set<string>>();
+  return {
+    admitted(metric, field, value, maxValues) {
+      const key = `${metric}.${field}`;
+      let values = kept.get(key);
+      if (values === undefined) kept.set(key, (values = new Set()));
+      if (values.has(value)) return true;
+      if (values.size >= maxValues) return false;
+      values.add(value);
+      return true;
+    },
+  };
 }
 
 export type Decoded =
-  | { readonly ok: true; readonly contributions: readonly Contribution[] }
+  | {
+      readonly ok: true;
+      readonly contributions: readonly Contribution[];
+      /** `<metric>.<field>` of each dimension counted under OVERFLOW_VALUE. */
+      readonly overflowed: readonly string[];
+      readonly undecided: readonly Undecided[];
+    }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
 const reject = (reason: RejectReason, detail: string): Decoded => ({ ok: false, reason, detail });
@@ -107,12 +151,30 @@ export function parseTimestamp(value: unknown): number {
 export const bucketStart = (epochMs: number, bucketSeconds: number): number =>
   Math.floor(epochMs / (bucketSeconds * 1000)) * bucketSeconds * 1000;
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * The value a counter is kept under for one dimension of an event: the event's own when it is
+ * allowed (or within the cap), MISSING_VALUE when the event lacks it, OVERFLOW_VALUE otherwise:
+ * not a string, over CloudWatch's 1,024 characters, not well-formed UTF-16 (DynamoDB refuses
+ * lone surrogates), one of the two reserved values, or past the bound.
+ */
+function dimensionValue(rule: CounterRule, i: number, raw: unknown, gate: DimensionGate, undecided: Undecided[]): string {
+  if (raw === undefined || raw === null || raw === "") return MISSING_VALUE;
+  if (typeof raw !== "string" || raw.length > 1024 || LONE_SURROGATE.test(raw) || raw === MISSING_VALUE || raw === OVERFLOW_VALUE) return OVERFLOW_VALUE;
+  const bound = rule.bounds[i];
+  if ("values" in bound) return bound.values.has(raw) ? raw : OVERFLOW_VALUE;
+  const admitted = gate.admitted(rule.metric, rule.dimensions[i], raw, bound.maxValues);
+  if (admitted === undefined) undecided.push({ metric: rule.metric, field: rule.dimensions[i], value: raw, maxValues: bound.maxValues });
+  return admitted === false ? OVERFLOW_VALUE : raw;
+}
+
 /**
  * Decodes one Kinesis record's data (base64 of UTF-8 JSON) and validates it against the
- * catalog's rules. `arrivalMs` anchors the accepted time window, so a redelivered record is
- * judged the same way every time.
+ * catalog's rules. `judgedAtMs` (the record's arrival) anchors the accepted time window, so a
+ * redelivered record is judged the same way every time.
  */
-export function decodeRecord(data: string, rules: AnalyzerRules, arrivalMs: number): Decoded {
+export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: number, gate: DimensionGate): Decoded {
   // Buffer.from skips characters that aren't base64, so a short result means a bad input.
   const bytes = Buffer.from(data, "base64");
   const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
@@ -137,30 +199,32 @@ export function decodeRecord(data: string, rules: AnalyzerRules, arrivalMs: numb
   if (typeof rawTime !== "string" && typeof rawTime !== "number") return reject("wrong_type", `${rules.timeField} is ${typeof rawTime}`);
   const time = parseTimestamp(rawTime);
   if (Number.isNaN(time)) return reject("bad_timestamp", String(rawTime).slice(0, 100));
-  if (time < arrivalMs - LIMITS.datapointMaxAgeMs || time > arrivalMs + LIMITS.datapointMaxAheadMs) {
-    return reject("outside_window", `${new Date(time).toISOString()} is outside 14 days back to 2 hours ahead of arrival`);
+  if (time < judgedAtMs - WINDOWS.countMaxAgeMs || time > judgedAtMs + WINDOWS.countMaxAheadMs) {
+    return reject("outside_window", `${new Date(time).toISOString()} is outside 13 days back to 1 h 50 min ahead of arrival, where it could still reach CloudWatch`);
   }
   const bucketMs = bucketStart(time, rules.bucketSeconds);
   const contributions: Contribution[] = [];
+  const overflowed: string[] = [];
+  const undecided: Undecided[] = [];
   for (const rule of counters) {
-    const dimensionValues: string[] = [];
-    for (const dimension of rule.dimensions) {
-      const value = fields[dimension];
-      if (value === undefined) return reject("missing_field", dimension);
-      if (typeof value !== "string" || value === "" || value.length > 1024) {
-        return reject("wrong_type", `${dimension} must be a string of 1-1024 characters`);
-      }
-      dimensionValues.push(value);
-    }
-    let sum = 0;
+    let sum = 0n;
     if (rule.sum !== undefined) {
       const value = fields[rule.sum];
       if (value === undefined) return reject("missing_field", rule.sum);
       if (typeof value !== "number") return reject("wrong_type", `${rule.sum} is ${typeof value}, not number`);
       if (!Number.isFinite(value)) return reject("not_finite", rule.sum);
-      sum = value;
+      const units = toUnits(value, rule.sumDecimals);
+      if (units === undefined) return reject("bad_amount", `${rule.sum} ${value} has more than ${rule.sumDecimals} decimal places`);
+      if (units > MAX_UNITS || -units > MAX_UNITS) return reject("bad_amount", `${rule.sum} ${value} is too large for a counter to keep adding up exactly`);
+      sum = units;
+    }
+    const dimensionValues: string[] = [];
+    for (let i = 0; i < rule.dimensions.length; i++) {
+      const value = dimensionValue(rule, i, fields[rule.dimensions[i]], gate, undecided);
+      if (value === OVERFLOW_VALUE) overflowed.push(`${rule.metric}.${rule.dimensions[i]}`);
+      dimensionValues.push(value);
     }
     contributions.push({ rule, dimensionValues, bucketMs, sum });
   }
-  return { ok: true, contributions };
+  return { ok: true, contributions, overflowed, undecided };
 }

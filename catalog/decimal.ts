@@ -1,0 +1,66 @@
+/**
+ * Exact decimal amounts. A sum is kept as a whole number of units of 10^-decimals (a bigint),
+ * added exactly, and written to DynamoDB as a decimal string, whose numbers are exact decimals
+ * too. Binary floats would store 380622.469999999371 where the amounts add up to 380622.47.
+ */
+
+/** DynamoDB numbers hold 38 significant digits. */
+export const DYNAMO_DIGITS = 38;
+/**
+ * Digits of an item's sum kept free for additions: with amounts below 10^(38 − 12) units, an
+ * item can take 10^12 of them (far more than one bucket of one counter ever receives) and its sum
+ * still fits in 38 digits.
+ */
+export const SUM_HEADROOM_DIGITS = 12;
+
+const NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/** A decimal string (as JavaScript prints numbers or DynamoDB returns them) as digits × 10^exponent. */
+function parts(text: string): { digits: bigint; exponent: number } | undefined {
+  const m = NUMBER.exec(text);
+  if (!m) return undefined;
+  const fraction = m[3] ?? "";
+  const digits = BigInt(`${m[1]}${m[2]}${fraction}`);
+  return { digits, exponent: Number(m[4] ?? 0) - fraction.length };
+}
+
+const pow10 = (n: number): bigint => 10n ** BigInt(n);
+
+/**
+ * An amount as written (its shortest round-trip form, which is what `String(number)` gives for
+ * a JSON number) in units of 10^-decimals; undefined when it has more decimal places than that.
+ */
+export function toUnits(amount: number | string, decimals: number): bigint | undefined {
+  const p = parts(typeof amount === "number" ? String(amount) : amount);
+  if (p === undefined) return undefined;
+  const shift = p.exponent + decimals;
+  if (shift >= 0) return p.digits * pow10(shift);
+  const divisor = pow10(-shift);
+  return p.digits % divisor === 0n ? p.digits / divisor : undefined;
+}
+
+/** The largest amount, in units, an item's sum can take 10^12 of and still be stored. */
+export const MAX_UNITS: bigint = pow10(DYNAMO_DIGITS - SUM_HEADROOM_DIGITS) - 1n;
+
+/** Units of 10^-decimals as a plain decimal string, without trailing zeros ("12.5", "-0.07", "3"). */
+export function formatUnits(units: bigint, decimals: number): string {
+  const negative = units < 0n;
+  let text = (negative ? -units : units).toString();
+  if (decimals > 0) {
+    text = text.padStart(decimals + 1, "0");
+    const whole = text.slice(0, -decimals);
+    const fraction = text.slice(-decimals).replace(/0+$/, "");
+    text = fraction === "" ? whole : `${whole}.${fraction}`;
+  }
+  return negative && text !== "0" ? `-${text}` : text;
+}
+
+/** `a − b` of two decimal strings, exactly, as a number (CloudWatch takes doubles). */
+export function decimalDifference(a: string, b: string): number {
+  const x = parts(a);
+  const y = parts(b);
+  if (x === undefined || y === undefined) return Number(a) - Number(b);
+  const exponent = Math.min(x.exponent, y.exponent);
+  const difference = x.digits * pow10(x.exponent - exponent) - y.digits * pow10(y.exponent - exponent);
+  return exponent >= 0 ? Number(difference * pow10(exponent)) : Number(formatUnits(difference, -exponent));
+}
