@@ -4,3 +4,4 @@ export * from "./load";
 export * from "./rules";
 export * from "./schema";
 export * from "./decimal";
+export * from "./state";

@@ -33,6 +33,8 @@ export interface Counter {
   readonly bucket: string;
   readonly count: number;
   readonly sum?: number;
+  /** The sum exactly as the table holds it, a decimal string. */
+  readonly sumText?: string;
   /** When the analyzer last changed the item, epoch ms (items written before it was kept lack it). */
   readonly updatedAtMs?: number;
 }
@@ -98,7 +100,7 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
     dimensions,
     bucket,
     count: Number(item[ITEM.count]?.N ?? 0),
-    ...(sum === undefined ? {} : { sum: Number(sum) }),
+    ...(sum === undefined ? {} : { sum: Number(sum), sumText: sum }),
     ...(at === undefined ? {} : { updatedAtMs: Number(at) * 1000 }),
   };
 }

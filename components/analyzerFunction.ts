@@ -15,6 +15,9 @@ export interface AnalyzerFunctionArgs extends FunctionSettings {
   readonly tableName: pulumi.Input<string>;
   readonly quarantineArn: pulumi.Input<string>;
   readonly quarantineName: pulumi.Input<string>;
+  /** The pipeline's state table: capped dimensions' kept values and the unapplied ledger. */
+  readonly stateTableArn: pulumi.Input<string>;
+  readonly stateTableName: pulumi.Input<string>;
   readonly mapping: MappingSettings;
   /** @default "exactly-once" */
   readonly counterMode?: CounterMode;
@@ -51,10 +54,17 @@ export class AnalyzerFunction extends StreamConsumer {
           [ANALYZER_ENV.mode]: counterMode,
           [ANALYZER_ENV.granularity]: args.granularity,
           [ANALYZER_ENV.ttlDays]: String(args.counterTtlDays ?? 30),
+          [ANALYZER_ENV.stateTable]: args.stateTableName,
         },
         statements: [
           // GetItem only when a redelivery's failed condition comes back without the old image.
           { Sid: "UpdateCounters", Effect: "Allow", Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"], Resource: args.tableArn },
+          {
+            Sid: "KeepState",
+            Effect: "Allow",
+            Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+            Resource: args.stateTableArn,
+          },
           { Sid: "QuarantineRejects", Effect: "Allow", Action: ["s3:PutObject"], Resource: pulumi.interpolate`${args.quarantineArn}/rejected/*` },
         ],
       },

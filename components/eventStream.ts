@@ -8,6 +8,12 @@ export interface EventStreamArgs {
   readonly shardCount?: number;
   /** How long records stay replayable. @default 24 */
   readonly retentionHours?: number;
+  /**
+   * Guard the stream and its retained records against deletion, like the table's deletion
+   * protection: Pulumi refuses to delete or replace it, and a resource policy denies
+   * `kinesis:DeleteStream` to everyone. @default false
+   */
+  readonly protect?: boolean;
 }
 
 /** The Kinesis stream producers put raw events on, encrypted with KMS. */
@@ -36,8 +42,21 @@ export class EventStream extends pulumi.ComponentResource {
         encryptionType: "KMS",
         kmsKeyId: "alias/aws/kinesis",
       },
-      { parent: this },
+      { parent: this, protect: args.protect ?? false },
     );
+    if (args.protect) {
+      new aws.kinesis.ResourcePolicy(
+        `${name}-deny-delete`,
+        {
+          resourceArn: stream.arn,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "DenyDeleteStream", Effect: "Deny", Principal: "*", Action: "kinesis:DeleteStream", Resource: stream.arn }],
+          }),
+        },
+        { parent: this },
+      );
+    }
     this.arn = stream.arn;
     this.name = stream.name;
     this.registerOutputs({ arn: this.arn, name: this.name });

@@ -7,4 +7,6 @@ export * from "./metricForwarder";
 export * from "./monitoring";
 export * from "./pipeline";
 export * from "./quarantineStore";
+export * from "./reconciler";
 export * from "./streamFunction";
+export * from "./stateTable";

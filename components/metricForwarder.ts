@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Catalog } from "../catalog/schema";
 import type { FunctionSettings, MappingSettings } from "../config/stack";
+import { FORWARDER_ENV } from "../functions/forwarder/settings";
 import { functionArchive } from "./bundle";
 import { StreamConsumer } from "./streamFunction";
 
@@ -8,6 +9,9 @@ export interface MetricForwarderArgs extends FunctionSettings {
   /** The pipeline's catalog: embedded in the bundle; its namespace is the only one the function may put metrics in. */
   readonly catalog: Catalog;
   readonly tableStreamArn: pulumi.Input<string>;
+  /** The pipeline's state table, where the forwarder notes how far each batch got. */
+  readonly stateTableArn: pulumi.Input<string>;
+  readonly stateTableName: pulumi.Input<string>;
   readonly mapping: MappingSettings;
   /** @default 14 */
   readonly logRetentionDays?: number;
@@ -28,7 +32,9 @@ export class MetricForwarder extends StreamConsumer {
         memoryMb: args.memoryMb,
         timeoutSeconds: args.timeoutSeconds,
         logRetentionDays: args.logRetentionDays,
+        environment: { [FORWARDER_ENV.stateTable]: args.stateTableName },
         statements: [
+          { Sid: "KeepForwardedMarks", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: args.stateTableArn },
           {
             Sid: "PutCatalogMetrics",
             Effect: "Allow",

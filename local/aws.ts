@@ -22,6 +22,7 @@ import {
 import { randomUUID } from "node:crypto";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { COUNTER_TABLE } from "../catalog/item";
+import { STATE_TABLE } from "../catalog/state";
 import { LOCAL_AWS } from "./clients";
 
 const ACCOUNT = "000000000000";
@@ -45,6 +46,19 @@ export async function createCounterTable(dynamo: DynamoDBClient, tableName: stri
   );
   await dynamo.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: COUNTER_TABLE.ttlAttribute, Enabled: true } }));
   return created.TableDescription?.LatestStreamArn;
+}
+
+/** The state table exactly as the StateTable component declares it (same constant). */
+export async function createStateTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: STATE_TABLE.billingMode,
+      KeySchema: [{ AttributeName: STATE_TABLE.partitionKey, KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: STATE_TABLE.partitionKey, AttributeType: "S" }],
+    }),
+  );
+  await dynamo.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: STATE_TABLE.ttlAttribute, Enabled: true } }));
 }
 
 export async function createEventStream(kinesis: KinesisClient, streamName: string, shardCount: number): Promise<{ arn: string; shardIds: string[] }> {

@@ -2,8 +2,8 @@
  * One pipeline on this machine: emulators on 127.0.0.1, the stream and the table with the
  * components' settings, the real analyzer and forwarder handlers (built by their factories
  * with this run's clients) driven by pollers that behave like Lambda's event source mappings,
- * CloudWatch and S3 answered at the SDK boundary, alarms evaluated, and the deployed dashboards
- * rendered with the local data.
+ * the reconciler run once after them, CloudWatch and S3 answered at the SDK boundary, alarms
+ * evaluated, and the deployed dashboards rendered with the local data.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,15 +12,22 @@ import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { COUNTER_TABLE } from "../catalog/item";
 import { analyzerRules, forwarderRules } from "../catalog/rules";
-import { PIPELINE_METRICS } from "../catalog/schema";
+import { GRANULARITY_SECONDS, PIPELINE_METRICS } from "../catalog/schema";
 import type { PipelineConfig } from "../config/stack";
 import { type Monitoring, pipelineMonitoring } from "../dashboards";
+import { stateLedger } from "../functions/analyzer/ledger";
 import { createAnalyzerHandler } from "../functions/analyzer/process";
+import { registryGate } from "../functions/analyzer/registry";
+import { type ReplayDeps, type ReplayReport, replayDeadLetter } from "../functions/analyzer/replay";
+import { stateMarks } from "../functions/forwarder/marks";
 import { createForwarderHandler } from "../functions/forwarder/process";
+import { reconcileOnce } from "../functions/reconciler/process";
+import { reconcilerRules, reconcileWindow } from "../functions/reconciler/reconcile";
 import { jsonLogger, type Logger } from "../functions/shared/log";
-import { createCounterTable, createEventStream } from "./aws";
+import { createCounterTable, createEventStream, createStateTable } from "./aws";
+import { describeReplay, readRange } from "./replay";
 import { BooksError, keepBooks, readCounters } from "./books";
-import { capturedCloudWatch, capturedS3, type LocalClients, localClients } from "./clients";
+import { capturedS3, type LocalClients, localClients, storeCloudWatch } from "./clients";
 import { type Emulator, startDynamoDBLocal, startKinesalite } from "./emulators";
 import { newStats } from "./esm";
 import { MetricStore } from "./metricStore";
@@ -52,6 +59,7 @@ function localNames(pipeline: string) {
     quarantine: `${pipeline}-quarantine`,
     analyzer: { functionName: `${pipeline}-analyzer`, dlqName: `${pipeline}-analyzer-dlq` },
     forwarder: { functionName: `${pipeline}-forwarder`, dlqName: `${pipeline}-forwarder-dlq` },
+    reconciler: { functionName: `${pipeline}-reconciler` },
   };
 }
 
@@ -77,20 +85,9 @@ function quarantineFiles(dir: string): S3Client {
   }).client;
 }
 
-/** CloudWatch answered at the SDK boundary: each datum goes to the metric store. */
+/** CloudWatch answered at the SDK boundary: each datum goes to the metric store, and metric reads are answered from it. */
 function capturedMetrics(store: MetricStore): CloudWatchClient {
-  return capturedCloudWatch((input) => {
-    for (const d of input.MetricData ?? []) {
-      store.put({
-        namespace: input.Namespace ?? "",
-        metricName: d.MetricName ?? "",
-        dimensions: Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])),
-        timestamp: new Date(d.Timestamp ?? 0).getTime(),
-        value: d.Value ?? 0,
-        unit: d.Unit,
-      });
-    }
-  }).client;
+  return storeCloudWatch(store).client;
 }
 
 /** The producer: PutRecords in chunks of 500, retrying what the stream refuses. Returns how many the stream took. */
@@ -126,29 +123,39 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const shards = settings.stream.mode === "on-demand" ? 2 : settings.stream.shardCount;
   const stream = await createEventStream(clients.kinesis, names.stream, shards);
   const tableStreamArn = (await createCounterTable(clients.dynamo, names.table))!;
+  const stateTable = `${name}-state`;
+  await createStateTable(clients.dynamo, stateTable);
   say(`pipeline ${name}: stream ${names.stream} (${shards} shard${shards === 1 ? "" : "s"}) and table ${names.table} (${COUNTER_TABLE.streamViewType} stream) created`);
 
   // The real handlers, built by their factories with this run's clients, as handler.ts builds them on AWS.
   fs.mkdirSync(path.join(outDir, "quarantine"), { recursive: true });
+  const analyzerDeps = {
+    rules: analyzerRules({ catalog, granularity: settings.granularity }),
+    dynamo: clients.dynamo,
+    s3: quarantineFiles(path.join(outDir, "quarantine")),
+    settings: { tableName: names.table, quarantineBucket: names.quarantine, mode: settings.counterMode, ttlDays: settings.counterTtlDays, stateTable },
+    log: logFor("analyzer"),
+    gate: registryGate({ client: clients.dynamo, tableName: stateTable }),
+    ledger: stateLedger({ client: clients.dynamo, tableName: stateTable }),
+  };
   const analyzer = {
     role: "analyzer",
     ...names.analyzer,
     mapping: settings.analyzer.mapping,
     stats: newStats(),
-    handler: createAnalyzerHandler({
-      rules: analyzerRules({ catalog, granularity: settings.granularity }),
-      dynamo: clients.dynamo,
-      s3: quarantineFiles(path.join(outDir, "quarantine")),
-      settings: { tableName: names.table, quarantineBucket: names.quarantine, mode: settings.counterMode, ttlDays: settings.counterTtlDays },
-      log: logFor("analyzer"),
-    }),
+    handler: createAnalyzerHandler(analyzerDeps),
   };
   const forwarder = {
     role: "forwarder",
     ...names.forwarder,
     mapping: settings.forwarder.mapping,
     stats: newStats(),
-    handler: createForwarderHandler({ rules: forwarderRules(catalog), cloudwatch: capturedMetrics(store), log: logFor("forwarder") }),
+    handler: createForwarderHandler({
+      rules: forwarderRules(catalog),
+      cloudwatch: capturedMetrics(store),
+      log: logFor("forwarder"),
+      marks: stateMarks({ client: clients.dynamo, tableName: stateTable }),
+    }),
   };
 
   // Producer and pollers run together, as they would on AWS.
@@ -158,9 +165,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     stream.shardIds.map((shardId) =>
       pollKinesisShard({ kinesis: clients.kinesis, stream: { name: names.stream, arn: stream.arn }, shardId, fn: analyzer, store, deadLetters, producing: () => producing }),
     ),
-  ).finally(() => {
-    analyzersDone = true;
-  });
+  );
   const forwarding = pollTableStream({ streams: clients.streams, streamArn: tableStreamArn, fn: forwarder, store, deadLetters, upstreamDone: () => analyzersDone });
   let received: number;
   try {
@@ -168,12 +173,22 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   } finally {
     producing = false;
   }
-  await analyzers;
+  try {
+    await analyzers;
+  } catch (error) {
+    analyzersDone = true;
+    throw error;
+  }
   say(`analyzer: ${analyzer.stats.invocations} invocations, ${analyzer.stats.partialFailures} partial-failure retries, ${analyzer.stats.functionErrors} errors`);
+  // Dead letters are replayed as an operator would with `npm run replay`, by the same code, while
+  // the stream still holds their records; the forwarder then sends what they add.
+  const replays = await replayAll(clients, names.stream, deadLetters.filter((l) => l.queue === names.analyzer.dlqName), analyzerDeps, say);
+  analyzersDone = true;
   await forwarding;
   // Only the forwarder writes the catalog's namespace; the pollers record AWS/* health metrics.
   const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
   say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
+  await reconcileAfterRun({ clients, pipeline, table: names.table, functionName: names.reconciler.functionName, store, log: logFor("reconciler"), say });
   const finished = Date.now();
   for (const fn of [analyzer, forwarder]) {
     const depth = deadLetters.filter((l) => l.queue === fn.dlqName).length;
@@ -183,13 +198,16 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   // Books from the table's own counters; alarms and dashboards as deployed, on the local metrics.
   const counters = await readCounters(clients.dynamo, names.table);
   const books = keepBooks({ catalog, received, counters, datums: store.datums });
+  const unreplayed = deadLetters.filter((l) => l.queue === names.forwarder.dlqName).length + replays.filter((r) => r.failed > 0 || (r.trimmed ?? 0) > 0).length;
+  if (unreplayed > 0) books.booksProblems.push(`${unreplayed} dead letter(s) could not be replayed in full; see dead-letters.jsonl`);
   const monitoring: Monitoring<string> = pipelineMonitoring({
     stack: options.stack,
     pipeline: name,
     catalog,
     granularity: settings.granularity,
     region: options.region,
-    resources: { stream: names.stream, table: names.table, functions: [analyzer, forwarder] },
+    resources: { stream: names.stream, table: names.table, functions: [analyzer, forwarder], reconciler: names.reconciler },
+    reconcileEveryMinutes: settings.reconcile.everyMinutes,
     thresholds: settings.alarmThresholds,
     iteratorAgeMs: settings.iteratorAgeAlarmMs,
     rejectedThreshold: settings.rejectedRecordsAlarmThreshold,
@@ -202,6 +220,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     counted: books.counted,
     rejected: books.rejected,
     deadLettered: analyzer.stats.deadLettered + forwarder.stats.deadLettered,
+    replayed: replays.filter((r) => r.failed === 0).reduce((n, r) => n + r.recovered, 0),
     balanced: books.booksProblems.length === 0,
     metricsMatchCounters: books.metricProblems.length === 0,
   };
@@ -211,7 +230,8 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     finishedAt: finished,
     summary,
     counters: counters.filter((c) => !PIPELINE_METRICS.includes(c.metric)),
-    sentDatums: sent.map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() })),
+    // What the forwarder sent and the reconciler's corrections and own metrics after it.
+    sentDatums: store.datums.filter((d) => d.namespace === catalog.namespace).map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() })),
     alarms,
     emails,
     deadLetters,
@@ -221,4 +241,66 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const problems = [...books.booksProblems, ...books.metricProblems];
   if (problems.length > 0) throw new BooksError(`the books do not balance:\n  - ${problems.slice(0, 20).join("\n  - ")}${problems.length > 20 ? `\n  - ... and ${problems.length - 20} more` : ""}`);
   return summary;
+}
+
+/** Each of the analyzer's dead letters replayed from the stream, exactly once, with a line each. */
+async function replayAll(clients: LocalClients, streamName: string, letters: readonly DeadLetter[], deps: ReplayDeps, say: (line: string) => void): Promise<ReplayReport[]> {
+  const reports: ReplayReport[] = [];
+  for (const letter of letters) {
+    if (letter.shardId === undefined || letter.startSequenceNumber === undefined || letter.endSequenceNumber === undefined) continue;
+    const range = { shardId: letter.shardId, startSequenceNumber: letter.startSequenceNumber, endSequenceNumber: letter.endSequenceNumber, batchSize: letter.batchSize };
+    const records = await readRange(clients.kinesis, streamName, range);
+    const report = await replayDeadLetter(range, records, deps);
+    say(describeReplay(report));
+    reports.push(report);
+  }
+  return reports;
+}
+
+/**
+ * The reconciler, once, as its schedule runs it, with this run's clients. Settling waits for
+ * increments still on their way and for CloudWatch to show what it was sent; once the forwarder
+ * has drained, nothing is on its way and the capture shows a datum at once, so there is nothing
+ * to wait for, and the clock is set where the run's last bucket has closed and its last counter
+ * change is past: every bucket of the run counts. The lookback is the stack's: a bucket older than
+ * it is left as the deployed reconciler would leave it.
+ */
+async function reconcileAfterRun(o: {
+  clients: LocalClients;
+  pipeline: PipelineConfig;
+  table: string;
+  functionName: string;
+  store: MetricStore;
+  log: Logger;
+  say: (line: string) => void;
+}): Promise<void> {
+  const { catalog, settings } = o.pipeline;
+  const bucketSeconds = GRANULARITY_SECONDS[settings.granularity];
+  const counters = await readCounters(o.clients.dynamo, o.table);
+  let now = Date.now();
+  for (const c of counters) now = Math.max(now, Date.parse(c.bucket) + bucketSeconds * 1000, (c.updatedAtMs ?? 0) + 1000);
+  const lambda = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: o.functionName }, timestamp: Date.now(), value });
+  lambda("Invocations", 1);
+  try {
+    const report = await reconcileOnce({
+      rules: reconcilerRules(analyzerRules({ catalog, granularity: settings.granularity }), forwarderRules(catalog)),
+      dynamo: o.clients.dynamo,
+      cloudwatch: capturedMetrics(o.store),
+      settings: { tableName: o.table, lookbackHours: settings.reconcile.lookbackHours, settleMinutes: 0 },
+      log: o.log,
+      now: () => now,
+    });
+    lambda("Errors", 0);
+    const window = reconcileWindow({ nowMs: now, bucketSeconds, lookbackHours: settings.reconcile.lookbackHours, settleMinutes: 0 });
+    const older = new Set(counters.filter((c) => Date.parse(c.bucket) < window.fromMs).map((c) => c.bucket)).size;
+    const r = report.requests;
+    o.say(
+      `reconciler: ${report.series} series over ${report.window.buckets} buckets, ${report.compared} compared, ${report.corrected} corrected (${report.datums} datums)` +
+        `${report.unsettled > 0 ? `, ${report.unsettled} unsettled` : ""}${older > 0 ? `, ${older} buckets older than the ${settings.reconcile.lookbackHours} h lookback left as they are` : ""}; ` +
+        `requests: ListMetrics ${r.ListMetrics}, Query ${r.Query}, GetMetricData ${r.GetMetricData} (${report.metricsRequested} metrics), PutMetricData ${r.PutMetricData}`,
+    );
+  } catch (error) {
+    lambda("Errors", 1);
+    o.say(`reconciler: the run failed, nothing more was corrected: ${(error as Error).message}`);
+  }
 }

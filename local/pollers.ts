@@ -19,6 +19,8 @@ export interface DeadLetter {
   readonly function: string;
   readonly reason: string;
   readonly batchSize: number;
+  /** The Kinesis shard, for the analyzer's letters (Lambda's KinesisBatchInfo has it too). */
+  readonly shardId?: string;
   readonly startSequenceNumber?: string;
   readonly endSequenceNumber?: string;
 }
@@ -36,7 +38,10 @@ export interface LocalFunction<E> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
-async function deliver<R, E>(fn: LocalFunction<E>, o: { records: R[]; idOf: (r: R) => string; event: (batch: R[]) => E; store: MetricStore; deadLetters: DeadLetter[] }): Promise<void> {
+async function deliver<R, E>(
+  fn: LocalFunction<E>,
+  o: { records: R[]; idOf: (r: R) => string; shardOf?: (r: R) => string; event: (batch: R[]) => E; store: MetricStore; deadLetters: DeadLetter[] },
+): Promise<void> {
   const metric = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn.functionName }, timestamp: Date.now(), value });
   await deliverShard({
     records: o.records,
@@ -55,7 +60,15 @@ async function deliver<R, E>(fn: LocalFunction<E>, o: { records: R[]; idOf: (r: 
       }
     },
     onFailure: (batch, reason) => {
-      o.deadLetters.push({ queue: fn.dlqName, function: fn.role, reason, batchSize: batch.length, startSequenceNumber: o.idOf(batch[0]), endSequenceNumber: o.idOf(batch[batch.length - 1]) });
+      o.deadLetters.push({
+        queue: fn.dlqName,
+        function: fn.role,
+        reason,
+        batchSize: batch.length,
+        ...(o.shardOf === undefined ? {} : { shardId: o.shardOf(batch[0]) }),
+        startSequenceNumber: o.idOf(batch[0]),
+        endSequenceNumber: o.idOf(batch[batch.length - 1]),
+      });
     },
   });
 }
@@ -90,7 +103,7 @@ export async function pollKinesisShard(o: {
     const records = buffer.map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
     const newest = records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000;
     o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Date.now() - newest });
-    await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
+    await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, shardOf: () => o.shardId, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
   }
 }
 

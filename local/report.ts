@@ -21,6 +21,8 @@ export interface Summary {
   readonly counted: number;
   readonly rejected: { readonly total: number; readonly byReason: Record<string, number> };
   readonly deadLettered: number;
+  /** Dead-lettered records replayed from the stream, exactly once. */
+  readonly replayed: number;
   readonly balanced: boolean;
   readonly metricsMatchCounters: boolean;
 }

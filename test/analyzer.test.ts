@@ -141,13 +141,13 @@ describe("analyzer: rolling a batch up", () => {
 
   it("sums amounts as exact decimals, as written, never as binary floats (issue 8, item 2)", () => {
     // Prepare: 0.1 + 0.2 is 0.30000000000000004 in binary floating point.
-    const amounts = [0.1, 0.2, 0.7];
+    const amounts = [0.1, 0.2];
     const records = amounts.map((amount, i) => record({ event_type: "donation", utc_timestamp: `2026-11-21T12:34:${10 + i}`, platform: "Web", amount }));
     // Act
     const total = planBatch(records, rules).updates.find((u) => u.pk === "donations")!;
     // Assess
-    assert.equal(formatUnits(total.sum, total.sumDecimals), "1");
-    assert.notEqual(String(amounts.reduce((a, b) => a + b, 0)), "1");
+    assert.equal(formatUnits(total.sum, total.sumDecimals), "0.3");
+    assert.notEqual(String(amounts.reduce((a, b) => a + b, 0)), "0.3");
   });
 
   it("rejects an amount a counter could not keep adding up, with a reason of its own (issue 8, item 1)", () => {

@@ -20,7 +20,7 @@ describe("components refuse bad arguments up front", () => {
   });
 
   it("AnalyzerFunction refuses a parallelization factor above 1 with exactly-once counters", () => {
-    const args = { catalog: fixtureCatalog("web"), granularity: "minute" as const, streamArn: "s", tableArn: "t", tableName: "t", quarantineArn: "q", quarantineName: "q", memoryMb: 256, timeoutSeconds: 60 };
+    const args = { catalog: fixtureCatalog("web"), granularity: "minute" as const, streamArn: "s", tableArn: "t", tableName: "t", quarantineArn: "q", quarantineName: "q", stateTableArn: "st", stateTableName: "st", memoryMb: 256, timeoutSeconds: 60 };
     assert.throws(
       () => new AnalyzerFunction("a", { ...args, mapping: { ...mapping, parallelizationFactor: 4 } }),
       /AnalyzerFunction a: mapping.parallelizationFactor is 4, but exactly-once counters rely on per-shard order; set it to 1/,

@@ -10,11 +10,6 @@ export interface BatchRecord {
   /** base64, as Kinesis hands it to Lambda. */
   readonly data: string;
   readonly arrivalMs: number;
-  /**
-   * The instant the event's time is judged against. @default arrivalMs, so a redelivered record
-   * is judged the same way; a replay long after arrival judges by when it runs.
-   */
-  readonly judgedAtMs?: number;
 }
 
 /** The Lambda event's records; the shard is the part of the event ID before the colon. */
@@ -112,7 +107,7 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules,
   };
 
   for (const record of records) {
-    const decoded = decodeRecord(record.data, rules, record.judgedAtMs ?? record.arrivalMs, gate);
+    const decoded = decodeRecord(record.data, rules, record.arrivalMs, gate);
     // The pipeline's own counters go by arrival time: a rejected record's own time may be the problem.
     const arrivalBucket = bucketStart(record.arrivalMs, rules.bucketSeconds);
     if (decoded.ok) {

@@ -4,7 +4,9 @@ import type { KinesisStreamHandler } from "aws-lambda";
 import { analyzerRules } from "../../catalog/rules";
 import type { Catalog } from "../../catalog/schema";
 import { jsonLogger, logLevel } from "../shared/log";
+import { stateLedger } from "./ledger";
 import { createAnalyzerHandler } from "./process";
+import { registryGate } from "./registry";
 import { analyzerEnv } from "./settings";
 
 /**
@@ -14,11 +16,14 @@ import { analyzerEnv } from "./settings";
  */
 export function analyzerHandler(catalog: Catalog): KinesisStreamHandler {
   const env = analyzerEnv(process.env);
+  const dynamo = new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" });
   return createAnalyzerHandler({
     rules: analyzerRules({ catalog, granularity: env.granularity }),
-    dynamo: new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" }),
+    dynamo,
     s3: new S3Client({ maxAttempts: 4 }),
     settings: env,
     log: jsonLogger("analyzer", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) }),
+    gate: registryGate({ client: dynamo, tableName: env.stateTable }),
+    ledger: stateLedger({ client: dynamo, tableName: env.stateTable }),
   });
 }

@@ -6,7 +6,10 @@ import type { AnalyzerRules } from "../../catalog/rules";
 import { isTransient, type Logger, withFields } from "../shared/log";
 import { type BatchRecord, planBatch, toBatchRecords } from "./aggregate";
 import { applyUpdates } from "./counters";
+import { memoryGate } from "./decode";
+import type { Ledger, PendingUpdate, Unapplied } from "./ledger";
 import { quarantine } from "./quarantine";
+import type { RegistryGate } from "./registry";
 import type { AnalyzerSettings } from "./settings";
 
 export interface AnalyzerDeps {
@@ -15,6 +18,10 @@ export interface AnalyzerDeps {
   readonly s3: S3Client;
   readonly settings: AnalyzerSettings;
   readonly log: Logger;
+  /** Capped dimensions' kept values, shared by every container. @default one process's own view */
+  readonly gate?: RegistryGate;
+  /** Where a failed batch records what it left unapplied, so a dead letter can be replayed exactly once. */
+  readonly ledger?: Ledger;
 }
 
 /** The analyzer's Lambda handler over its dependencies; every log entry carries the request id. */
@@ -40,31 +47,67 @@ export interface BatchResult {
  */
 export async function processBatch(records: readonly BatchRecord[], deps: AnalyzerDeps): Promise<BatchResult> {
   const { log, settings } = deps;
-  const plan = planBatch(records, deps.rules);
+  if (records.length === 0) return { batchItemFailures: [], received: 0, counted: 0, rejected: 0, writeRequests: 0 };
+  // Lambda hands one shard's records per batch, in order.
+  const { shardId } = records[0];
+  const first = records[0].sequenceNumber;
+  const failWhole = (what: string, error: unknown): BatchResult => {
+    log("ERROR", what, { shardId, error: String(error), transient: isTransient(error), retryFrom: first });
+    return { batchItemFailures: [{ itemIdentifier: first }], received: records.length, counted: 0, rejected: 0, writeRequests: 0 };
+  };
+  let prior: Unapplied | undefined;
+  try {
+    prior = await deps.ledger?.open(shardId, first);
+  } catch (error) {
+    return failWhole("reading the unapplied ledger failed", error);
+  }
+  const gate = deps.gate ?? memoryGate();
+  let plan = planBatch(records, deps.rules, gate);
+  if (plan.undecided.length > 0 && deps.gate !== undefined) {
+    try {
+      await deps.gate.decide(plan.undecided);
+    } catch (error) {
+      return failWhole("deciding capped dimension values failed", error);
+    }
+    plan = planBatch(records, deps.rules, gate);
+  }
   for (const r of plan.rejections) {
     log("WARN", "record rejected", { shardId: r.shardId, sequenceNumber: r.sequenceNumber, reason: r.reason, detail: r.detail });
   }
   // Sequence numbers of the first record each failed part did not apply; all come from this batch.
   const failed: string[] = [];
   let quarantineKey: string | undefined;
+  let quarantineFrom: string | undefined;
   try {
     quarantineKey = await quarantine(deps.s3, settings.quarantineBucket, plan.rejections);
   } catch (error) {
     log("ERROR", "quarantine write failed", { error: String(error), transient: isTransient(error) });
-    failed.push(plan.rejections[0].sequenceNumber);
+    quarantineFrom = plan.rejections[0].sequenceNumber;
+    failed.push(quarantineFrom);
   }
   const outcomes = await applyUpdates(plan.updates, { client: deps.dynamo, tableName: settings.tableName, mode: settings.mode, ttlDays: settings.ttlDays });
   let writeRequests = 0;
+  const pending: PendingUpdate[] = [];
   for (const o of outcomes) {
     writeRequests += o.requests;
     if (o.firstUnapplied === undefined) continue;
     failed.push(o.firstUnapplied);
+    pending.push({ pk: o.update.pk, sk: o.update.sk, from: o.firstUnapplied });
     log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.sk, error: String(o.error), transient: isTransient(o.error) });
   }
   const batchItemFailures: { itemIdentifier: string }[] = [];
   if (failed.length > 0) {
     // Padded, sequence numbers compare as numbers: the lowest is where Lambda must resume.
     batchItemFailures.push({ itemIdentifier: failed.reduce((a, b) => (toMark(b) < toMark(a) ? b : a)) });
+  }
+  const unapplied: Unapplied | undefined =
+    failed.length === 0 ? undefined : { shardId, from: first, to: records[records.length - 1].sequenceNumber, pending, quarantineFrom, at: new Date().toISOString() };
+  try {
+    await deps.ledger?.close(shardId, prior, unapplied);
+  } catch (error) {
+    // The batch is retried either way; only a dead letter filed without its entry loses the detail.
+    log("ERROR", "writing the unapplied ledger failed", { shardId, error: String(error), transient: isTransient(error) });
+    if (batchItemFailures.length === 0) batchItemFailures.push({ itemIdentifier: first });
   }
   const rejected = plan.rejections.length;
   log(plan.received === plan.counted + rejected ? "INFO" : "ERROR", "batch done", {

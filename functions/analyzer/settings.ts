@@ -12,6 +12,8 @@ export interface AnalyzerSettings {
 /** The environment the analyzer component sets. */
 export interface AnalyzerEnv extends AnalyzerSettings {
   readonly granularity: Granularity;
+  /** The pipeline's state table: capped dimensions' kept values and the unapplied ledger. */
+  readonly stateTable: string;
 }
 
 export const ANALYZER_ENV = {
@@ -20,6 +22,7 @@ export const ANALYZER_ENV = {
   mode: "COUNTER_MODE",
   granularity: "GRANULARITY",
   ttlDays: "COUNTER_TTL_DAYS",
+  stateTable: "STATE_TABLE",
 } as const;
 
 /** Reads the analyzer's environment once, failing loudly on a bad deploy. */
@@ -35,5 +38,5 @@ export function analyzerEnv(env: NodeJS.ProcessEnv): AnalyzerEnv {
   if (!GRANULARITIES.includes(granularity)) throw new Error(`${ANALYZER_ENV.granularity} must be ${GRANULARITIES.join(" or ")}, not "${granularity}"`);
   const ttlDays = Number(get(ANALYZER_ENV.ttlDays));
   if (!Number.isInteger(ttlDays) || ttlDays < 1) throw new Error(`${ANALYZER_ENV.ttlDays} must be a whole number of days`);
-  return { tableName: get(ANALYZER_ENV.tableName), quarantineBucket: get(ANALYZER_ENV.quarantineBucket), mode, granularity, ttlDays };
+  return { tableName: get(ANALYZER_ENV.tableName), quarantineBucket: get(ANALYZER_ENV.quarantineBucket), mode, granularity, ttlDays, stateTable: get(ANALYZER_ENV.stateTable) };
 }

@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from "aws-lambda";
+import { decimalDifference } from "../../catalog/decimal";
 import { decodeCounter } from "../../catalog/item";
 import { LIMITS } from "../../catalog/limits";
 import type { ForwarderRules } from "../../catalog/rules";
@@ -68,7 +69,8 @@ export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowM
   ];
   for (const [MetricName, attribute, unit] of series) {
     if (MetricName === undefined) continue;
-    const delta = (counter[attribute] ?? 0) - (old?.[attribute] ?? 0);
+    // Sums are exact decimals in the table: subtract them as decimals, then hand CloudWatch a double.
+    const delta = attribute === "sum" ? decimalDifference(counter.sumText ?? "0", old?.sumText ?? "0") : counter.count - (old?.count ?? 0);
     if (delta === 0) continue;
     if (delta < 0 && attribute === "count") {
       anomalies.push({ sequenceNumber, kind: "negative_delta", detail: `${metricId} ${bucket} ${attribute} went down by ${-delta}` });
@@ -88,6 +90,8 @@ export function recordDatums(record: DynamoDBRecord, rules: ForwarderRules, nowM
 export interface Chunk {
   /** The first stream record whose increments this call carries: where a retry must start. */
   readonly firstSequence: string;
+  /** The last stream record it carries: once the call succeeds, everything up to here is sent. */
+  readonly lastSequence: string;
   readonly records: number;
   readonly datums: Datum[];
   readonly bytes: number;
@@ -100,8 +104,8 @@ export function datumBytes(d: Datum): number {
   return bytes;
 }
 
-const datumKey = (d: Datum): string =>
-  `${d.MetricName}\u0000${d.Timestamp.getTime()}\u0000${d.Dimensions.map((x) => `${x.Name}=${x.Value}`).join("\u0001")}`;
+// JSON keeps any dimension value apart from the separators, so two series never merge.
+const datumKey = (d: Datum): string => JSON.stringify([d.MetricName, d.Timestamp.getTime(), d.Dimensions.map((x) => [x.Name, x.Value])]);
 
 /**
  * Aggregates increments per (metric, dimensions, timestamp) into PutMetricData calls of at most
@@ -111,9 +115,11 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
   const maxDatums = limits.maxDatums ?? LIMITS.datumsPerPut;
   const maxBytes = (limits.maxBytes ?? LIMITS.bytesPerPut) - 4096; // request envelope
   const chunks: Chunk[] = [];
-  let current: { firstSequence: string; records: number; datums: Datum[]; bytes: number; index: Map<string, number> } | undefined;
+  let current: { firstSequence: string; lastSequence: string; records: number; datums: Datum[]; bytes: number; index: Map<string, number> } | undefined;
   const flush = () => {
-    if (current && current.datums.length > 0) chunks.push({ firstSequence: current.firstSequence, records: current.records, datums: current.datums, bytes: current.bytes });
+    if (current && current.datums.length > 0) {
+      chunks.push({ firstSequence: current.firstSequence, lastSequence: current.lastSequence, records: current.records, datums: current.datums, bytes: current.bytes });
+    }
     current = undefined;
   };
   for (const record of records) {
@@ -128,8 +134,9 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
       }
     });
     if (current && (current.datums.length + newDatums > maxDatums || current.bytes + newBytes > maxBytes)) flush();
-    current ??= { firstSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
+    current ??= { firstSequence: record.sequenceNumber, lastSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
     current.records += 1;
+    current.lastSequence = record.sequenceNumber;
     for (const [i, d] of record.datums.entries()) {
       const key = keys[i];
       const at = current.index.get(key);

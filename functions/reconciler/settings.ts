@@ -7,6 +7,9 @@ import { GRANULARITIES, type Granularity } from "../../catalog/schema";
  */
 export const MAX_LOOKBACK_HOURS = 23;
 
+/** The longest time between runs: the corrections alarm watches three runs, and an alarm's window is at most a day. */
+export const MAX_RECONCILE_EVERY_MINUTES = 480;
+
 /** What the reconciler needs beyond its catalog and clients: where the counters are, and which buckets to check. */
 export interface ReconcilerSettings {
   readonly tableName: string;

@@ -1,0 +1,61 @@
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { keptValuesKey, STATE, STATE_TABLE } from "../../catalog/state";
+import type { DimensionGate, Undecided } from "./decode";
+
+/** A gate whose decisions are shared by every container through the state table. */
+export interface RegistryGate extends DimensionGate {
+  /** Asks the registry about each undecided value; returns the requests sent. Throws on a failed call. */
+  decide(undecided: readonly Undecided[]): Promise<number>;
+}
+
+/**
+ * Capped dimensions' kept values, from the state table. A value is kept by a conditional `ADD`
+ * to the dimension's set, allowed while the set is below the cap; the answer is cached in the
+ * container, and once the set is full no new value costs a request. Kept values never leave the
+ * set, so every container and every retry decides a value the same way.
+ */
+export function registryGate(options: { client: DynamoDBClient; tableName: string }): RegistryGate {
+  const known = new Map<string, { kept: Set<string>; full: boolean }>();
+  const entry = (metric: string, field: string) => {
+    const key = keptValuesKey(metric, field);
+    let e = known.get(key);
+    if (e === undefined) known.set(key, (e = { kept: new Set(), full: false }));
+    return e;
+  };
+  return {
+    admitted(metric, field, value) {
+      const e = entry(metric, field);
+      if (e.kept.has(value)) return true;
+      return e.full ? false : undefined;
+    },
+    async decide(undecided) {
+      let requests = 0;
+      for (const u of undecided) {
+        const e = entry(u.metric, u.field);
+        if (e.kept.has(u.value) || e.full) continue;
+        requests += 1;
+        try {
+          const result = await options.client.send(
+            new UpdateItemCommand({
+              TableName: options.tableName,
+              Key: { [STATE_TABLE.partitionKey]: { S: keptValuesKey(u.metric, u.field) } },
+              UpdateExpression: "ADD #v :one",
+              ConditionExpression: "attribute_not_exists(#v) OR contains(#v, :value) OR size(#v) < :cap",
+              ExpressionAttributeNames: { "#v": STATE.values },
+              ExpressionAttributeValues: { ":one": { SS: [u.value] }, ":value": { S: u.value }, ":cap": { N: String(u.maxValues) } },
+              ReturnValues: "ALL_NEW",
+              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+            }),
+          );
+          for (const v of result.Attributes?.[STATE.values]?.SS ?? [u.value]) e.kept.add(v);
+          e.full = e.kept.size >= u.maxValues;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException) && (error as Error)?.name !== "ConditionalCheckFailedException") throw error;
+          for (const v of (error as ConditionalCheckFailedException).Item?.[STATE.values]?.SS ?? []) e.kept.add(v);
+          e.full = true;
+        }
+      }
+      return requests;
+    },
+  };
+}
