@@ -4,7 +4,7 @@
  */
 import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { type Counter, decodeCounter, type ItemImage } from "../catalog/item";
-import { type Catalog, COUNTED_METRIC, REJECTED_DIMENSION, REJECTED_METRIC, sumMetricName } from "../catalog/schema";
+import { type Catalog, COUNTED_METRIC, metricEntries, REJECTED_DIMENSION, REJECTED_METRIC, sumMetricName } from "../catalog/schema";
 import type { StoredDatum } from "./metricStore";
 
 export class BooksError extends Error {
@@ -42,6 +42,43 @@ export interface Books {
 const sortedDimensions = (d: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const seriesKey = (metricName: string, bucket: string, dims: Readonly<Record<string, string>>) => `${metricName}\u0000${bucket}\u0000${JSON.stringify(sortedDimensions(dims))}`;
 
+/**
+ * The table's CountedRecords against the catalog's own counters: every counted record adds one to
+ * the total of each metric of its event type, and to exactly one split of each dimensioned metric.
+ * So per event type, a metric's total is the records counted of that type, and the totals of one
+ * metric per event type add up to CountedRecords; a split adds up to its total per bucket. A batch
+ * whose pipeline counter got in while a catalog counter didn't shows here.
+ */
+function countedProblems(catalog: Catalog, counters: readonly Counter[], counted: number): string[] {
+  const problems: string[] = [];
+  const totals = new Map<string, number>();
+  const splits = new Map<string, number>();
+  for (const c of counters) {
+    const key = `${c.metric}\u0000${c.bucket}`;
+    const target = Object.keys(c.dimensions).length === 0 ? totals : splits;
+    target.set(key, (target.get(key) ?? 0) + c.count);
+  }
+  const byEvent = new Map<string, string[]>();
+  for (const [id, metric] of metricEntries(catalog)) byEvent.set(metric.event, [...(byEvent.get(metric.event) ?? []), id]);
+  const totalOf = (id: string) => [...totals].filter(([k]) => k.startsWith(`${id}\u0000`)).reduce((n, [, v]) => n + v, 0);
+  let catalogCounted = 0;
+  for (const [event, ids] of byEvent) {
+    const each = ids.map(totalOf);
+    if (each.some((n) => n !== each[0])) problems.push(`event "${event}": its metrics' totals differ (${ids.map((id, i) => `${id} ${each[i]}`).join(", ")})`);
+    catalogCounted += each[0];
+  }
+  if (catalogCounted !== counted) problems.push(`the catalog's counters hold ${catalogCounted} records, CountedRecords says ${counted}`);
+  for (const [id, metric] of metricEntries(catalog)) {
+    if (Object.keys(metric.dimensions ?? {}).length === 0) continue;
+    for (const [key, total] of totals) {
+      if (!key.startsWith(`${id}\u0000`)) continue;
+      const split = splits.get(key) ?? 0;
+      if (split !== total) problems.push(`${id} ${key.split("\u0000")[1]}: its split adds up to ${split}, its total is ${total}`);
+    }
+  }
+  return problems;
+}
+
 /** Keeps the books: `received` is what the stream accepted from the producer. */
 export function keepBooks(o: { catalog: Catalog; received: number; counters: readonly Counter[]; datums: readonly StoredDatum[] }): Books {
   const totalOf = (metric: string) => o.counters.filter((c) => c.metric === metric && Object.keys(c.dimensions).length === 0).reduce((n, c) => n + c.count, 0);
@@ -53,6 +90,7 @@ export function keepBooks(o: { catalog: Catalog; received: number; counters: rea
   const counted = totalOf(COUNTED_METRIC);
   const rejected = totalOf(REJECTED_METRIC);
   const booksProblems = o.received === counted + rejected ? [] : [`received ${o.received} ≠ counted ${counted} + rejected ${rejected}`];
+  booksProblems.push(...countedProblems(o.catalog, o.counters, counted));
 
   // What CloudWatch got, summed once per (metric, bucket, dimensions).
   const sent = new Map<string, number>();

@@ -94,6 +94,10 @@ describe("stack config", () => {
     ["a batch size over Kinesis' limit", { analyzerBatchSize: 20000 }, [/analyzerBatchSize is "20000", must be a whole number from 1 to 10000/]],
     ["infinite retries", { maximumRetryAttempts: -1 }, [/maximumRetryAttempts is "-1", must be a whole number from 0 to 10000 \(finite/]],
     ["infinite record age", { maximumRecordAgeSeconds: -1 }, [/maximumRecordAgeSeconds is "-1"/]],
+    ["a record age that outlasts forwarding", { maximumRecordAgeSeconds: 86_400 }, [/maximumRecordAgeSeconds is "86400", must be a whole number from 60 to 39600 \(so a counted change still reaches CloudWatch/]],
+    // Issue 8, item 3: dev used 7 days, shorter than the 13 days an event may be late.
+    ["a counter TTL shorter than the count window plus replay", { counterTtlDays: 7 }, [/counterTtlDays is 7, but a counter can still be written/, /Fix: pulumi config set counterTtlDays 16/]],
+    ["a TTL that fits 24 h of retention but not 72", { counterTtlDays: 16, streamRetentionHours: 72 }, [/Fix: pulumi config set counterTtlDays 18/]],
     ["parallelization with exactly-once counters", { analyzerParallelizationFactor: 4 }, [/analyzerParallelizationFactor is 4, but exactly-once counters need per-shard order/]],
     ["a timeout too short for the batch", { analyzerBatchSize: 10000, analyzerTimeoutSeconds: 10 }, [/analyzerTimeoutSeconds is 10s, too short for a 10000-record batch \(needs at least 30s\)/]],
     ["a log retention CloudWatch doesn't offer", { logRetentionDays: 10 }, [/logRetentionDays is 10, which CloudWatch Logs does not offer/, /Fix: pulumi config set logRetentionDays 14/]],

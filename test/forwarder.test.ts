@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { forwarderRules } from "../catalog";
 import { chunkDatums, type Datum, datumBytes, recordDatums, type RecordDatums } from "../functions/forwarder/deltas";
+import type { ForwardMarks } from "../functions/forwarder/marks";
 import { createForwarderHandler, forwardBatch } from "../functions/forwarder/process";
 import { memoryLogger } from "../functions/shared/log";
 import { capturedCloudWatch } from "../local/clients";
@@ -9,6 +10,55 @@ import { fixtureCatalog } from "./fixtures";
 
 const rules = forwarderRules(fixtureCatalog("web"));
 const BUCKET = "2026-11-21T12:34:00.000Z";
+
+/** Marks in memory, as the state table keeps them, with every write seen. */
+function memoryMarks(): ForwardMarks & { writes: [string, string][] } {
+  const marks = new Map<string, string>();
+  const writes: [string, string][] = [];
+  return {
+    writes,
+    read: async (id) => marks.get(id),
+    write: async (id, through) => {
+      writes.push([id, through]);
+      marks.set(id, through);
+    },
+  };
+}
+
+describe("forwarder: a redelivered batch is not sent twice (issue 8, item 6)", () => {
+  const batch = () => Array.from({ length: 5 }, (_, i) => counterChange({ metric: "pageViews", bucket: BUCKET, count: i + 2, oldCount: i + 1 }));
+
+  it("skips what a crashed delivery already sent, and sends the rest", async () => {
+    // Prepare: the first delivery sends the first two records, then its container dies before
+    // Lambda hears back, so Lambda delivers the batch again from the same first record.
+    const records = batch();
+    const marks = memoryMarks();
+    const small = { ...rules };
+    // Act
+    await forwardBatch(records.slice(0, 2), { rules: small, cloudwatch: capturedCloudWatch().client, log: memoryLogger(), marks, now: () => T0 });
+    const firstId = records[0].eventID!;
+    assert.deepEqual(marks.writes, [[firstId, records[1].dynamodb!.SequenceNumber]]);
+    const redelivered = await forwardBatch(records, { rules: small, cloudwatch: capturedCloudWatch().client, log: memoryLogger(), marks, now: () => T0 });
+    // Assess: the two records already sent are skipped, the three others go out.
+    assert.equal(redelivered.skipped, 2);
+    assert.equal(redelivered.datums, 1);
+  });
+
+  it("sends nothing when the mapping replays a batch it already checkpointed", async () => {
+    const records = batch();
+    const marks = memoryMarks();
+    const cw = capturedCloudWatch();
+    await forwardBatch(records, { rules, cloudwatch: cw.client, log: memoryLogger(), marks, now: () => T0 });
+    await forwardBatch(records, { rules, cloudwatch: cw.client, log: memoryLogger(), marks, now: () => T0 });
+    assert.equal(cw.calls.length, 1);
+    assert.equal(cw.calls[0].input.MetricData?.[0].Value, 5);
+  });
+
+  it("subtracts decimal sums exactly (0.3 − 0.1 is 0.2, not 0.19999999999999998)", () => {
+    const r = recordDatums(counterChange({ metric: "donations", bucket: BUCKET, count: 2, oldCount: 1, sum: 0.3, oldSum: 0.1 }), rules, T0);
+    assert.equal(r.datums.find((d) => d.MetricName === "donationsAmount")?.Value, 0.2);
+  });
+});
 
 describe("forwarder: counter changes to increments", () => {
   it("sends new − old on MODIFY (5 → 9 puts 4) and the whole count on INSERT", () => {
