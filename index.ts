@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { loadCatalog } from "./catalog";
+import { describeSeries, loadCatalog, seriesEstimate } from "./catalog";
 import { declarePipelines } from "./components";
 import { parseConfig, PROJECT } from "./config";
 
@@ -9,6 +9,8 @@ import { parseConfig, PROJECT } from "./config";
 const config = new pulumi.Config(PROJECT);
 const configured = parseConfig((key) => config.get(key), (name) => loadCatalog(name));
 const stack = pulumi.getStack();
+// What each catalog can cost in CloudWatch, in the preview everyone reviews.
+for (const { name, catalog } of configured) void pulumi.log.info(describeSeries(name, seriesEstimate(catalog)));
 const awsConfig = new pulumi.Config("aws");
 const region = awsConfig.get("region");
 if (!region) throw new Error("aws:region is not set. Fix: pulumi config set aws:region eu-west-1 (or your region)");

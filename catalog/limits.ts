@@ -10,6 +10,7 @@ import {
   MISSING_VALUE,
   OVERFLOW_VALUE,
   PIPELINE_METRICS,
+  REJECT_REASONS,
   sumMetricName,
 } from "./schema";
 
@@ -134,6 +135,39 @@ export function catalogProblems(catalog: Catalog, options: { granularity: Granul
   }
   return problems;
 }
+
+/** CloudWatch's list price per custom metric series per month (the first 10,000, us-east-1 and eu-west-1). */
+export const PRICE_PER_SERIES_MONTH_USD = 0.3;
+
+export interface SeriesEstimate {
+  /** The most series the catalog's metrics can produce: totals, and every split value plus (none) and (other). */
+  readonly catalog: number;
+  /** The pipeline's own: CountedRecords, RejectedRecords per reason, DimensionOverflow per dimension. */
+  readonly pipeline: number;
+  readonly total: number;
+  readonly monthlyUsd: number;
+}
+
+/**
+ * The most custom-metric series a catalog can produce, and what they cost a month if every one
+ * of them reports: bounded dimensions make this a number, not a hope.
+ */
+export function seriesEstimate(catalog: Catalog): SeriesEstimate {
+  let catalogSeries = 0;
+  let dimensioned = 0;
+  for (const [, metric] of metricEntries(catalog)) {
+    const fields = Object.values(metric.dimensions ?? {});
+    dimensioned += fields.length;
+    const splits = fields.length === 0 ? 0 : fields.reduce((n, d) => n * ((d.values?.length ?? d.maxValues ?? 0) + 2), 1);
+    catalogSeries += (1 + splits) * (metric.sum === undefined ? 1 : 2);
+  }
+  const pipeline = 1 + (1 + REJECT_REASONS.length) + (dimensioned === 0 ? 0 : 1 + dimensioned);
+  const total = catalogSeries + pipeline;
+  return { catalog: catalogSeries, pipeline, total, monthlyUsd: Math.round(total * PRICE_PER_SERIES_MONTH_USD * 100) / 100 };
+}
+
+export const describeSeries = (name: string, e: SeriesEstimate): string =>
+  `pipeline ${name}: at most ${e.total.toLocaleString("en-US")} custom metric series (${e.catalog} from the catalog, ${e.pipeline} the pipeline's own), $${e.monthlyUsd.toFixed(2)}/month at $${PRICE_PER_SERIES_MONTH_USD} each`;
 
 /** Decimal places a sum may declare: more would leave too few digits for the amounts themselves. */
 export const MAX_SUM_DECIMALS = 12;

@@ -91,6 +91,21 @@ export const REJECTED_METRIC = "RejectedRecords";
 /** The metric every counted record is counted in once, so received = counted + rejected can be checked. */
 export const COUNTED_METRIC = "CountedRecords";
 export const REJECTED_DIMENSION = "reason";
+/** Every reason a record is rejected for: each is a RejectedRecords series of its own. */
+export const REJECT_REASONS = [
+  "bad_base64",
+  "bad_utf8",
+  "not_json",
+  "not_object",
+  "missing_field",
+  "wrong_type",
+  "bad_timestamp",
+  "outside_window",
+  "unknown_event",
+  "not_finite",
+  "bad_amount",
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 /** The metric every value counted under OVERFLOW_VALUE is counted in, total and per `dimension` (`<metric>.<field>`). */
 export const OVERFLOW_METRIC = "DimensionOverflow";
 export const OVERFLOW_DIMENSION = "dimension";

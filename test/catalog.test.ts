@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { analyzerRules, assertNoProblems, type Catalog, CatalogError, type DimensionDef, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
+import { analyzerRules, assertNoProblems, type Catalog, CatalogError, type DimensionDef, describeSeries, seriesEstimate, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
 import { alarmProblems, catalogAlarms, packDashboards, type PipelineResources, pipelineMonitoring, type Section } from "../dashboards";
 import { fixtureCatalog } from "./fixtures";
 
@@ -73,6 +73,14 @@ describe("the catalog", () => {
       assert.throws(() => assertNoProblems("the metric catalog", problems), CatalogError);
     });
   }
+
+  it("says the most custom-metric series a catalog can produce, and their monthly cost (issue 8, item 7)", () => {
+    // web: pageViews 1 + clicks 1 + donations (1 total + 6 platforms + (none) + (other)) × count and sum = 20;
+    // the pipeline's own: CountedRecords 1, RejectedRecords 1 + 11 reasons, DimensionOverflow 1 + 1.
+    const estimate = seriesEstimate(catalog);
+    assert.deepEqual(estimate, { catalog: 20, pipeline: 15, total: 35, monthlyUsd: 10.5 });
+    assert.match(describeSeries("web", estimate), /pipeline web: at most 35 custom metric series \(20 from the catalog, 15 the pipeline's own\), \$10.50\/month/);
+  });
 
   it("rejects an unknown granularity", () => {
     assert.deepEqual(catalogProblems(catalog, { granularity: "day" as "hour" }), ['granularity "day": use minute or hour']);

@@ -77,6 +77,7 @@ describe("npm start: the local pipeline end to end", function () {
       counted: 3000,
       rejected: { total: 6, byReason: expectedReasons },
       deadLettered: 0,
+      replayed: 0,
       balanced: true,
       metricsMatchCounters: true,
     });

@@ -5,7 +5,7 @@ import type { KinesisStreamEvent } from "aws-lambda";
 import type { Catalog } from "../catalog";
 import { declarePipelines, type PipelineOutputs } from "../components";
 import { parseConfig, PROJECT } from "../config";
-import { createCounterTable, dynamoDBStreamEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
+import { createCounterTable, createStateTable, dynamoDBStreamEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
 import { LOCAL_AWS } from "../local/clients";
 import { produce, type ProducedRecord } from "../local/producer";
 import { stackConfig } from "../local/stackConfig";
@@ -110,6 +110,9 @@ describe("two pipelines with different catalogs in one program", function () {
         const forwarderFn = ofPipeline(pipeline, FN, "forwarder");
         const variables = analyzerFn.inputs.environment.variables as Record<string, string>;
         const tableStreamArn = (await createCounterTable(env.clients.dynamo, variables.COUNTER_TABLE))!;
+        // One state table serves both functions, as the Pipeline gives both the same one.
+        await createStateTable(env.clients.dynamo, variables.STATE_TABLE);
+        assert.equal((forwarderFn.inputs.environment?.variables as Record<string, string>).STATE_TABLE, variables.STATE_TABLE);
         const runtime = {
           AWS_REGION: LOCAL_AWS.region,
           AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
@@ -123,7 +126,7 @@ describe("two pipelines with different catalogs in one program", function () {
         });
         const forwarder = await startLambda({
           code: await deployedCode(forwarderFn),
-          env: { ...runtime, ...((forwarderFn.inputs.environment?.variables ?? {}) as Record<string, string>), AWS_ENDPOINT_URL_CLOUDWATCH: stub.endpoint },
+          env: { ...runtime, ...((forwarderFn.inputs.environment?.variables ?? {}) as Record<string, string>), AWS_ENDPOINT_URL_CLOUDWATCH: stub.endpoint, AWS_ENDPOINT_URL_DYNAMODB: env.dynamoEndpoint },
           functionName: forwarderFn.name,
         });
         try {

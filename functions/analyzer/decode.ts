@@ -2,22 +2,9 @@ import { isUtf8 } from "node:buffer";
 import { MAX_UNITS, toUnits } from "../../catalog/decimal";
 import { WINDOWS } from "../../catalog/limits";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
-import { MISSING_VALUE, OVERFLOW_VALUE } from "../../catalog/schema";
+import { MISSING_VALUE, OVERFLOW_VALUE, type RejectReason } from "../../catalog/schema";
 
-export const REJECT_REASONS = [
-  "bad_base64",
-  "bad_utf8",
-  "not_json",
-  "not_object",
-  "missing_field",
-  "wrong_type",
-  "bad_timestamp",
-  "outside_window",
-  "unknown_event",
-  "not_finite",
-  "bad_amount",
-] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
+export { REJECT_REASONS, type RejectReason } from "../../catalog/schema";
 
 /** One counter a record adds to. */
 export interface Contribution {
