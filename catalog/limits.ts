@@ -10,6 +10,7 @@ import {
   MISSING_VALUE,
   OVERFLOW_VALUE,
   PIPELINE_METRICS,
+  RECONCILER_METRICS,
   REJECT_REASONS,
   sumMetricName,
 } from "./schema";
@@ -63,7 +64,7 @@ export class CatalogError extends Error {
 }
 
 const METRIC_ID = /^[A-Za-z][A-Za-z0-9_]*$/;
-const RESERVED_SUBJECTS = new Set(["analyzer", "forwarder", "table", "stream"]);
+const RESERVED_SUBJECTS = new Set(["analyzer", "forwarder", "table", "stream", "reconciler"]);
 
 /**
  * Every problem of a catalog at a granularity, each naming the metric and the fix; empty when
@@ -88,7 +89,7 @@ export function catalogProblems(catalog: Catalog, options: { granularity: Granul
     if (owner !== undefined) problems.push(`metric "${metricId}": CloudWatch metric name "${name}" is also produced by "${owner}"; rename one`);
     metricNames.set(name, metricId);
   };
-  for (const name of PIPELINE_METRICS) claim(name, "(pipeline)");
+  for (const name of [...PIPELINE_METRICS, ...Object.values(RECONCILER_METRICS)]) claim(name, "(pipeline)");
   for (const [id, metric] of entries) {
     const where = `metric "${id}"`;
     if (!METRIC_ID.test(id)) problems.push(`${where}: ids are letters, digits and _ and start with a letter`);
@@ -142,7 +143,7 @@ export const PRICE_PER_SERIES_MONTH_USD = 0.3;
 export interface SeriesEstimate {
   /** The most series the catalog's metrics can produce: totals, and every split value plus (none) and (other). */
   readonly catalog: number;
-  /** The pipeline's own: CountedRecords, RejectedRecords per reason, DimensionOverflow per dimension. */
+  /** The pipeline's own: CountedRecords, RejectedRecords per reason, DimensionOverflow per dimension, the reconciler's two. */
   readonly pipeline: number;
   readonly total: number;
   readonly monthlyUsd: number;
@@ -161,7 +162,7 @@ export function seriesEstimate(catalog: Catalog): SeriesEstimate {
     const splits = fields.length === 0 ? 0 : fields.reduce((n, d) => n * ((d.values?.length ?? d.maxValues ?? 0) + 2), 1);
     catalogSeries += (1 + splits) * (metric.sum === undefined ? 1 : 2);
   }
-  const pipeline = 1 + (1 + REJECT_REASONS.length) + (dimensioned === 0 ? 0 : 1 + dimensioned);
+  const pipeline = 1 + (1 + REJECT_REASONS.length) + (dimensioned === 0 ? 0 : 1 + dimensioned) + Object.keys(RECONCILER_METRICS).length;
   const total = catalogSeries + pipeline;
   return { catalog: catalogSeries, pipeline, total, monthlyUsd: Math.round(total * PRICE_PER_SERIES_MONTH_USD * 100) / 100 };
 }

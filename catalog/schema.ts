@@ -109,6 +109,14 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 /** The metric every value counted under OVERFLOW_VALUE is counted in, total and per `dimension` (`<metric>.<field>`). */
 export const OVERFLOW_METRIC = "DimensionOverflow";
 export const OVERFLOW_DIMENSION = "dimension";
+/** The reconciler's own metrics, in the catalog's namespace beside the series it corrects. */
+export const RECONCILER_METRICS = {
+  /** Series-buckets corrected in a run. */
+  corrections: "ReconcilerCorrections",
+  /** Counters left for a later run because the analyzer changed them too recently. */
+  unsettled: "ReconcilerUnsettled",
+} as const;
+
 /** The pipeline's own counters, kept beside the catalog's in the same table and namespace. */
 export const PIPELINE_METRICS: readonly string[] = [COUNTED_METRIC, REJECTED_METRIC, OVERFLOW_METRIC];
 

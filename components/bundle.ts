@@ -11,6 +11,7 @@ const ROOT = path.resolve(__dirname, "..");
 export const FUNCTIONS = {
   analyzer: { module: "./functions/analyzer/handler", factory: "analyzerHandler" },
   forwarder: { module: "./functions/forwarder/handler", factory: "forwarderHandler" },
+  reconciler: { module: "./functions/reconciler/handler", factory: "reconcilerHandler" },
 } as const;
 export type FunctionKind = keyof typeof FUNCTIONS;
 

@@ -9,6 +9,8 @@ import { EventStream } from "./eventStream";
 import { MetricForwarder } from "./metricForwarder";
 import { Monitoring } from "./monitoring";
 import { QuarantineStore } from "./quarantineStore";
+import { Reconciler } from "./reconciler";
+import { StateTable } from "./stateTable";
 
 export interface PipelineArgs {
   /** What this pipeline counts, forwards, draws and alarms on; embedded in its functions. */
@@ -30,7 +32,10 @@ export class Pipeline extends pulumi.ComponentResource {
   public readonly tableName: pulumi.Output<string>;
   public readonly quarantineBucket: pulumi.Output<string>;
   public readonly analyzerFunctionName: pulumi.Output<string>;
+  public readonly stateTableName: pulumi.Output<string>;
+  public readonly analyzerDeadLetterQueueUrl: pulumi.Output<string>;
   public readonly forwarderFunctionName: pulumi.Output<string>;
+  public readonly reconcilerFunctionName: pulumi.Output<string>;
   public readonly alarmTopicArn: pulumi.Output<string>;
   public readonly dashboardNames: pulumi.Output<string>[];
   public readonly alarmNames: string[];
@@ -40,9 +45,10 @@ export class Pipeline extends pulumi.ComponentResource {
     const { catalog, settings: s } = args;
     assertNoProblems(`the catalog of pipeline ${name}`, catalogProblems(catalog, { granularity: s.granularity }));
 
-    const stream = new EventStream(`${name}-events`, { mode: s.stream.mode, shardCount: s.stream.shardCount, retentionHours: s.stream.retentionHours }, { parent: this });
+    const stream = new EventStream(`${name}-events`, { mode: s.stream.mode, shardCount: s.stream.shardCount, retentionHours: s.stream.retentionHours, protect: s.protectData }, { parent: this });
     const table = new CounterTable(`${name}-counters`, { deletionProtection: s.protectData }, { parent: this });
     const quarantine = new QuarantineStore(`${name}-quarantine`, { retentionDays: s.quarantineRetentionDays, forceDestroy: !s.protectData }, { parent: this });
+    const state = new StateTable(`${name}-state`, { deletionProtection: s.protectData }, { parent: this });
     const analyzer = new AnalyzerFunction(
       `${name}-analyzer`,
       {
@@ -53,6 +59,8 @@ export class Pipeline extends pulumi.ComponentResource {
         tableName: table.name,
         quarantineArn: quarantine.arn,
         quarantineName: quarantine.name,
+        stateTableArn: state.arn,
+        stateTableName: state.name,
         mapping: s.analyzer.mapping,
         memoryMb: s.analyzer.memoryMb,
         timeoutSeconds: s.analyzer.timeoutSeconds,
@@ -67,9 +75,25 @@ export class Pipeline extends pulumi.ComponentResource {
       {
         catalog,
         tableStreamArn: table.streamArn,
+        stateTableArn: state.arn,
+        stateTableName: state.name,
         mapping: s.forwarder.mapping,
         memoryMb: s.forwarder.memoryMb,
         timeoutSeconds: s.forwarder.timeoutSeconds,
+        logRetentionDays: s.logRetentionDays,
+      },
+      { parent: this },
+    );
+    const reconciler = new Reconciler(
+      `${name}-reconciler`,
+      {
+        catalog,
+        granularity: s.granularity,
+        tableArn: table.arn,
+        tableName: table.name,
+        everyMinutes: s.reconcile.everyMinutes,
+        lookbackHours: s.reconcile.lookbackHours,
+        settleMinutes: s.reconcile.settleMinutes,
         logRetentionDays: s.logRetentionDays,
       },
       { parent: this },
@@ -90,7 +114,9 @@ export class Pipeline extends pulumi.ComponentResource {
             { role: "analyzer", functionName: analyzer.functionName, dlqName: analyzer.dlqName },
             { role: "forwarder", functionName: forwarder.functionName, dlqName: forwarder.dlqName },
           ],
+          reconciler: { functionName: reconciler.functionName },
         },
+        reconcileEveryMinutes: s.reconcile.everyMinutes,
         topicArn: alerting.topicArn,
         thresholds: s.alarmThresholds,
         iteratorAgeMs: s.iteratorAgeAlarmMs,
@@ -104,7 +130,10 @@ export class Pipeline extends pulumi.ComponentResource {
     this.tableName = table.name;
     this.quarantineBucket = quarantine.name;
     this.analyzerFunctionName = analyzer.functionName;
+    this.stateTableName = state.name;
+    this.analyzerDeadLetterQueueUrl = analyzer.dlqUrl;
     this.forwarderFunctionName = forwarder.functionName;
+    this.reconcilerFunctionName = reconciler.functionName;
     this.alarmTopicArn = alerting.topicArn;
     this.dashboardNames = monitoring.dashboardNames;
     this.alarmNames = monitoring.alarmNames;
@@ -114,7 +143,10 @@ export class Pipeline extends pulumi.ComponentResource {
       tableName: this.tableName,
       quarantineBucket: this.quarantineBucket,
       analyzerFunctionName: this.analyzerFunctionName,
+      stateTableName: this.stateTableName,
+      analyzerDeadLetterQueueUrl: this.analyzerDeadLetterQueueUrl,
       forwarderFunctionName: this.forwarderFunctionName,
+      reconcilerFunctionName: this.reconcilerFunctionName,
       alarmTopicArn: this.alarmTopicArn,
       dashboardNames: this.dashboardNames,
       alarmNames: this.alarmNames,
@@ -129,7 +161,12 @@ export interface PipelineOutputs {
   readonly counterTableName: string;
   readonly quarantineBucket: string;
   readonly analyzerFunctionName: string;
+  /** The state table `npm run replay` reads the analyzer's ledger from. */
+  readonly stateTableName: string;
+  /** Where the analyzer's dead letters wait for `npm run replay`. */
+  readonly analyzerDeadLetterQueueUrl: string;
   readonly forwarderFunctionName: string;
+  readonly reconcilerFunctionName: string;
   readonly alarmTopicArn: string;
   readonly dashboards: string[];
   readonly alarms: string[];
@@ -151,7 +188,10 @@ export function declarePipelines(
         counterTableName: p.tableName,
         quarantineBucket: p.quarantineBucket,
         analyzerFunctionName: p.analyzerFunctionName,
+        stateTableName: p.stateTableName,
+        analyzerDeadLetterQueueUrl: p.analyzerDeadLetterQueueUrl,
         forwarderFunctionName: p.forwarderFunctionName,
+        reconcilerFunctionName: p.reconcilerFunctionName,
         alarmTopicArn: p.alarmTopicArn,
         dashboards: p.dashboardNames,
         alarms: p.alarmNames,

@@ -10,15 +10,10 @@ export interface PolicyStatement {
   readonly Condition?: Record<string, Record<string, pulumi.Input<string>>>;
 }
 
-export interface StreamFunctionArgs {
+/** What every function of the pipeline is given, however it is invoked. */
+export interface FunctionArgs {
   /** The function's code: one `index.js` exporting `handler` (see `functionArchive`). */
   readonly code: pulumi.asset.Archive;
-  /** The stream the mapping reads: a Kinesis stream or a DynamoDB table stream. */
-  readonly sourceArn: pulumi.Input<string>;
-  readonly sourceKind: "kinesis" | "dynamodb";
-  readonly mapping: MappingSettings;
-  /** What the function may do beyond reading its source and writing its logs. */
-  readonly statements: readonly PolicyStatement[];
   readonly environment?: Record<string, pulumi.Input<string>>;
   /** @default 256 */
   readonly memoryMb?: number;
@@ -26,6 +21,67 @@ export interface StreamFunctionArgs {
   readonly timeoutSeconds?: number;
   /** @default 14 */
   readonly logRetentionDays?: number;
+}
+
+export interface DeclaredFunction {
+  readonly fn: aws.lambda.Function;
+  readonly role: aws.iam.Role;
+  /** The role's policy: whatever invokes the function should wait for it. */
+  readonly policy: aws.iam.RolePolicy;
+}
+
+/**
+ * A Lambda function with its own role and a log group with retention, as children of `parent`
+ * named `${name}-logs`, `-role`, `-policy`, `-function`. `statements` gets the statement that
+ * lets it write its logs, so each caller orders its policy as it reads best.
+ */
+export function declareFunction(
+  name: string,
+  args: FunctionArgs & { readonly statements: (writeLogs: PolicyStatement) => readonly PolicyStatement[] },
+  parent: pulumi.Resource,
+): DeclaredFunction {
+  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays ?? 14 }, { parent });
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    },
+    { parent },
+  );
+  const writeLogs: PolicyStatement = { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` };
+  const policy = new aws.iam.RolePolicy(
+    `${name}-policy`,
+    { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: args.statements(writeLogs) }) },
+    { parent },
+  );
+  const fn = new aws.lambda.Function(
+    `${name}-function`,
+    {
+      code: args.code,
+      handler: "index.handler",
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      role: role.arn,
+      memorySize: args.memoryMb ?? 256,
+      timeout: args.timeoutSeconds ?? 60,
+      environment: { variables: { ...args.environment } },
+      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+    },
+    { parent, dependsOn: [policy] },
+  );
+  return { fn, role, policy };
+}
+
+export interface StreamFunctionArgs extends FunctionArgs {
+  /** The stream the mapping reads: a Kinesis stream or a DynamoDB table stream. */
+  readonly sourceArn: pulumi.Input<string>;
+  readonly sourceKind: "kinesis" | "dynamodb";
+  readonly mapping: MappingSettings;
+  /** What the function may do beyond reading its source and writing its logs. */
+  readonly statements: readonly PolicyStatement[];
 }
 
 /**
@@ -39,6 +95,7 @@ export class StreamFunction extends pulumi.ComponentResource {
   public readonly roleArn: pulumi.Output<string>;
   public readonly dlqArn: pulumi.Output<string>;
   public readonly dlqName: pulumi.Output<string>;
+  public readonly dlqUrl: pulumi.Output<string>;
   public readonly mappingId: pulumi.Output<string>;
 
   constructor(name: string, args: StreamFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -48,20 +105,9 @@ export class StreamFunction extends pulumi.ComponentResource {
       throw new Error(`StreamFunction ${name}: maximumRetryAttempts and maximumRecordAgeSeconds must be finite (≥ 0); -1 would retry a poison batch forever`);
     }
 
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays ?? 14 }, { parent: this });
     const dlq = new aws.sqs.Queue(
       `${name}-dlq`,
       { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true },
-      { parent: this },
-    );
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-      },
       { parent: this },
     );
     const read: PolicyStatement[] =
@@ -88,32 +134,17 @@ export class StreamFunction extends pulumi.ComponentResource {
               Resource: pulumi.output(args.sourceArn).apply((arn) => arn.replace(/\/stream\/[^/]+$/, "/stream/*")),
             },
           ];
-    const statements: PolicyStatement[] = [
-      ...read,
-      { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-      { Sid: "ParkFailedBatches", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
-      ...args.statements,
-    ];
-    const policy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
-      { parent: this },
-    );
-
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
+    const { fn, role, policy } = declareFunction(
+      name,
       {
         code: args.code,
-        handler: "index.handler",
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        role: role.arn,
-        memorySize: args.memoryMb ?? 256,
-        timeout: args.timeoutSeconds ?? 60,
-        environment: { variables: { ...args.environment } },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        environment: args.environment,
+        memoryMb: args.memoryMb,
+        timeoutSeconds: args.timeoutSeconds,
+        logRetentionDays: args.logRetentionDays,
+        statements: (writeLogs) => [...read, writeLogs, { Sid: "ParkFailedBatches", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn }, ...args.statements],
       },
-      { parent: this, dependsOn: [policy] },
+      this,
     );
 
     const mapping = new aws.lambda.EventSourceMapping(
@@ -139,6 +170,7 @@ export class StreamFunction extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.dlqArn = dlq.arn;
     this.dlqName = dlq.name;
+    this.dlqUrl = dlq.url;
     this.mappingId = mapping.uuid;
     this.registerOutputs({
       functionName: this.functionName,
@@ -146,6 +178,7 @@ export class StreamFunction extends pulumi.ComponentResource {
       roleArn: this.roleArn,
       dlqArn: this.dlqArn,
       dlqName: this.dlqName,
+      dlqUrl: this.dlqUrl,
       mappingId: this.mappingId,
     });
   }
@@ -160,6 +193,7 @@ export abstract class StreamConsumer extends pulumi.ComponentResource {
   public readonly functionArn: pulumi.Output<string>;
   public readonly roleArn: pulumi.Output<string>;
   public readonly dlqName: pulumi.Output<string>;
+  public readonly dlqUrl: pulumi.Output<string>;
 
   protected constructor(type: string, name: string, fnArgs: StreamFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
@@ -168,6 +202,7 @@ export abstract class StreamConsumer extends pulumi.ComponentResource {
     this.functionArn = fn.functionArn;
     this.roleArn = fn.roleArn;
     this.dlqName = fn.dlqName;
-    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName });
+    this.dlqUrl = fn.dlqUrl;
+    this.registerOutputs({ functionName: this.functionName, functionArn: this.functionArn, roleArn: this.roleArn, dlqName: this.dlqName, dlqUrl: this.dlqUrl });
   }
 }

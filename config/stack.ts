@@ -3,9 +3,10 @@
  * that name the key and the fix. Types and defaults live in Pulumi.yaml's `config:` schema,
  * which the CLI applies; this module only checks what arrives.
  */
-import { assertNoProblems, type Catalog, CATALOG_NAME, catalogProblems, GRANULARITIES, type Granularity, metricEntries } from "../catalog";
+import { assertNoProblems, type Catalog, CATALOG_NAME, catalogProblems, GRANULARITIES, GRANULARITY_SECONDS, type Granularity, metricEntries, minCounterTtlDays, WINDOWS } from "../catalog";
 import { alarmKey } from "../dashboards/alarms";
 import type { CounterMode } from "../functions/analyzer/counters";
+import { MAX_LOOKBACK_HOURS, MAX_RECONCILE_EVERY_MINUTES } from "../functions/reconciler/settings";
 
 export const PROJECT = "realtime-analytics";
 
@@ -42,6 +43,8 @@ export interface PipelineSettings {
   readonly alarmThresholds: Readonly<Record<string, number>>;
   readonly iteratorAgeAlarmMs: number;
   readonly rejectedRecordsAlarmThreshold: number;
+  /** The reconciler's schedule and windows. */
+  readonly reconcile: { readonly everyMinutes: number; readonly lookbackHours: number; readonly settleMinutes: number };
 }
 
 /** A pipeline of the stack: its name (also its catalog's), its catalog and its settings. */
@@ -79,6 +82,9 @@ export const CONFIG_KEYS = {
   alarmThresholds: "array",
   iteratorAgeAlarmMs: "integer",
   rejectedRecordsAlarmThreshold: "integer",
+  reconcileEveryMinutes: "integer",
+  reconcileLookbackHours: "integer",
+  reconcileSettleMinutes: "integer",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
@@ -166,7 +172,20 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
   const protectData = bool("protectData");
   const startingPosition = oneOf<StartingPosition>("startingPosition", ["LATEST", "TRIM_HORIZON"]);
   const maximumRetryAttempts = int("maximumRetryAttempts", 0, 10_000, " (finite, so a poison batch reaches the dead-letter queue)");
-  const maximumRecordAgeSeconds = int("maximumRecordAgeSeconds", 60, 604_800, " (finite)");
+  const maximumRecordAgeSeconds = int(
+    "maximumRecordAgeSeconds",
+    60,
+    WINDOWS.maxRecordAgeSeconds,
+    " (so a counted change still reaches CloudWatch's 14-day window: events are counted up to 13 days old, and each of the two mappings may take this long)",
+  );
+  const minTtl = minCounterTtlDays(retentionHours);
+  if (Number.isInteger(counterTtlDays) && Number.isInteger(retentionHours) && counterTtlDays < minTtl) {
+    fail(
+      "counterTtlDays",
+      `is ${counterTtlDays}, but a counter can still be written ${minTtl - 1}+ days after its bucket (events up to 13 days late, then replays for the ${retentionHours} h the stream keeps them), and an item that expired first would count a retry again`,
+      `pulumi config set counterTtlDays ${minTtl}`,
+    );
+  }
 
   const mapping = (prefix: "analyzer" | "forwarder", parallelizationFactor: number): MappingSettings => ({
     batchSize: int(`${prefix}BatchSize`, 1, 10_000),
@@ -224,6 +243,28 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
   const alarmThresholds = thresholdsByPipeline(list("alarmThresholds"), pipelines, fail);
   const iteratorAgeAlarmMs = int("iteratorAgeAlarmMs", 1000, 604_800_000);
   const rejectedRecordsAlarmThreshold = int("rejectedRecordsAlarmThreshold", 1, 1_000_000_000);
+  const reconcile = {
+    everyMinutes: int("reconcileEveryMinutes", 1, MAX_RECONCILE_EVERY_MINUTES, " (three runs are the corrections alarm's window, at most a day)"),
+    lookbackHours: int("reconcileLookbackHours", 1, MAX_LOOKBACK_HOURS, " (GetMetricData may show datapoints older than a day late)"),
+    settleMinutes: int("reconcileSettleMinutes", 1, 720),
+  };
+  // Every bucket must be checked by at least one run between settling and leaving the lookback.
+  const reconcileSpan = GRANULARITY_SECONDS[granularity] / 60 + reconcile.settleMinutes + reconcile.everyMinutes;
+  if (reconcile.lookbackHours * 60 < reconcileSpan) {
+    fail(
+      "reconcileLookbackHours",
+      `is ${reconcile.lookbackHours}, shorter than a bucket + reconcileSettleMinutes + reconcileEveryMinutes (${reconcileSpan} min), so some buckets would never be reconciled`,
+      `pulumi config set reconcileLookbackHours ${Math.min(MAX_LOOKBACK_HOURS, Math.ceil(reconcileSpan / 60))}`,
+    );
+  }
+  // A forwarder behind by less than its alarm's iterator age is normal: the reconciler must wait that long, or it adds what is on its way.
+  if (reconcile.settleMinutes * 60_000 < iteratorAgeAlarmMs) {
+    fail(
+      "reconcileSettleMinutes",
+      `is ${reconcile.settleMinutes}, shorter than iteratorAgeAlarmMs (${iteratorAgeAlarmMs} ms), so the reconciler could add increments the forwarder is still sending`,
+      `pulumi config set reconcileSettleMinutes ${Math.ceil(iteratorAgeAlarmMs / 60_000)}`,
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   const shared = {
@@ -239,6 +280,7 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     alarmEmails,
     iteratorAgeAlarmMs,
     rejectedRecordsAlarmThreshold,
+    reconcile,
   };
   return pipelines.map(({ name, catalog }) => {
     assertNoProblems(`catalog "${name}"`, catalogProblems(catalog, { granularity }));

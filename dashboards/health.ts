@@ -6,6 +6,7 @@
  */
 import { COUNTED_METRIC, GRANULARITY_SECONDS, type Granularity, type MissingData, REJECTED_DIMENSION, REJECTED_METRIC, type Statistic } from "../catalog";
 import type { AlarmSpec, Comparison } from "./alarms";
+import { RECONCILER_METRICS } from "../functions/reconciler/reconcile";
 import { graph, type MetricRow, searchExpression, type Section } from "./widgets";
 
 /** One series a health graph shows, and the alarm on it if there is one. */
@@ -198,6 +199,48 @@ export function recordsHealth(o: { prefix: string; namespace: string; granularit
           },
         ],
         extraRows: [[{ id: "e1", expression: searchExpression({ namespace: o.namespace, metricName: REJECTED_METRIC, dimensions: [REJECTED_DIMENSION], stat: "Sum", period }), label: "" }]],
+      },
+    ],
+  });
+}
+
+/**
+ * The reconciler, one datapoint per run: corrections in three runs running mean CloudWatch keeps
+ * drifting from the counters faster than it is corrected (a forwarder resending, or corrections
+ * that don't take); an error means a run corrected nothing.
+ */
+export function reconcilerHealth<N>(o: { prefix: string; namespace: string; functionName: N; everyMinutes: number }): Health<N> {
+  const period = o.everyMinutes * 60;
+  const own = (metricName: string) => ({ namespace: o.namespace, metricName, dimensions: {}, statistic: "Sum" as const, period });
+  const lambda = (metricName: string) => ({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: o.functionName }, statistic: "Sum" as const, period });
+  return health<N>({
+    prefix: o.prefix,
+    subject: "reconciler",
+    title: "Health: reconciler",
+    graphs: [
+      {
+        title: "reconciler: series-buckets corrected per run",
+        watches: [
+          {
+            label: "corrected",
+            ...own(RECONCILER_METRICS.corrections),
+            alarm: {
+              check: "corrections",
+              description: "The reconciler corrected CloudWatch in 3 runs running: the forwarder keeps resending, or corrections don't take. Read its log's samples.",
+              threshold: 1,
+              evaluationPeriods: 3,
+              datapointsToAlarm: 3,
+            },
+          },
+          { label: "left to settle", ...own(RECONCILER_METRICS.unsettled) },
+        ],
+      },
+      {
+        title: "reconciler: runs and errors",
+        watches: [
+          { label: "errors", ...lambda("Errors"), alarm: { check: "errors", description: "A reconciler run failed: CloudWatch was not corrected.", threshold: 1, evaluationPeriods: 1 } },
+          { label: "runs", ...lambda("Invocations") },
+        ],
       },
     ],
   });

@@ -1,6 +1,6 @@
 import { type Catalog, type Granularity } from "../catalog";
 import { type AlarmSpec, catalogAlarms } from "./alarms";
-import { functionHealth, type Health, recordsHealth, streamHealth, tableHealth } from "./health";
+import { functionHealth, type Health, reconcilerHealth, recordsHealth, streamHealth, tableHealth } from "./health";
 import { catalogSections, type DashboardBody, packDashboards } from "./widgets";
 
 /** The resources a pipeline's health watches, by name. */
@@ -9,6 +9,8 @@ export interface PipelineResources<N> {
   readonly table: N;
   /** Every stream-fed function, with the role that names its alarms (`analyzer`, `forwarder`, ...). */
   readonly functions: readonly { readonly role: string; readonly functionName: N; readonly dlqName: N }[];
+  /** The scheduled function that corrects CloudWatch to the counters. */
+  readonly reconciler: { readonly functionName: N };
 }
 
 export interface MonitoringOptions<N> {
@@ -25,6 +27,8 @@ export interface MonitoringOptions<N> {
   readonly iteratorAgeMs: number;
   /** Rejected records per period that raise the alarm. */
   readonly rejectedThreshold: number;
+  /** Minutes between reconciler runs: its health has one datapoint per run. */
+  readonly reconcileEveryMinutes: number;
 }
 
 export interface Monitoring<N> {
@@ -47,6 +51,7 @@ export function pipelineMonitoring<N>(o: MonitoringOptions<N>): Monitoring<N> {
     ...o.resources.functions.map((f) => functionHealth({ prefix, role: f.role, functionName: f.functionName, dlqName: f.dlqName, iteratorAgeMs: o.iteratorAgeMs })),
     tableHealth({ prefix, tableName: o.resources.table }),
     recordsHealth({ prefix, namespace: o.catalog.namespace, granularity: o.granularity, rejectedThreshold: o.rejectedThreshold }),
+    reconcilerHealth({ prefix, namespace: o.catalog.namespace, functionName: o.resources.reconciler.functionName, everyMinutes: o.reconcileEveryMinutes }),
   ];
   const sections = [...catalogSections({ catalog: o.catalog, granularity: o.granularity, alarms: own }), ...health.map((h) => h.section)];
   return {

@@ -5,18 +5,20 @@ import software.amazon.dynamodb.services.local.server.LocalDynamoDBRequestHandle
 import software.amazon.dynamodb.services.local.server.LocalDynamoDBServerHandler;
 
 /**
- * DynamoDB Local (in memory, with Streams) served on one address only. The stock launcher
+ * DynamoDB Local (in memory, or in files under a directory, with Streams) served on one address only. The stock launcher
  * binds every interface and has no option to narrow it; this one builds the same handler and
  * gives it a connector on the address asked for. It also never starts telemetry.
  *
- * Usage: java -cp DynamoDBLocal.jar:DynamoDBLocal_lib/* LoopbackDynamoDB.java 127.0.0.1 8000
+ * Usage: java -cp DynamoDBLocal.jar:DynamoDBLocal_lib/* LoopbackDynamoDB.java 127.0.0.1 8000 [DB_DIR]
  */
 public class LoopbackDynamoDB {
     public static void main(String[] args) throws Exception {
         String host = args[0];
         int port = Integer.parseInt(args[1]);
+        // With a directory the tables outlive the process, so an interrupted run can resume.
+        String dbPath = args.length > 2 ? args[2] : null;
         LocalDynamoDBServerHandler handler =
-            new LocalDynamoDBServerHandler(new LocalDynamoDBRequestHandler(port, true, null, true, false), null);
+            new LocalDynamoDBServerHandler(new LocalDynamoDBRequestHandler(port, dbPath == null, dbPath, true, false), null);
         Server server = new Server();
         ServerConnector connector = new ServerConnector(server);
         connector.setHost(host);

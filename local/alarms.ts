@@ -86,7 +86,7 @@ function recoveryReason(spec: AlarmSpec, evaluated: readonly { start: number; va
   const present = evaluated.filter((p): p is { start: number; value: number } => p.value !== undefined);
   const clear = present.filter((p) => !breaches(p.value, spec.comparison, spec.threshold)).reverse();
   const missing = evaluated.length - present.length;
-  const missingPart = `${datapoints(missing)} ${wasWere(missing)} treated as [${MISSING_AS[spec.treatMissingData]}]`;
+  const missingPart = `${missing} missing datapoint${missing === 1 ? "" : "s"} ${wasWere(missing)} treated as [${MISSING_AS[spec.treatMissingData]}]`;
   if (clear.length === 0) {
     const received = present.length === 0 ? "no datapoints were" : `${datapoints(present.length)} ${wasWere(present.length)}`;
     return `Threshold Crossed: ${received} received for ${evaluated.length} period${evaluated.length === 1 ? "" : "s"} and ${missingPart}.`;

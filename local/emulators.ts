@@ -55,8 +55,11 @@ function dynamoLocalDir(): string {
   return path.join(lib, dir);
 }
 
-/** Starts DynamoDB Local in memory on 127.0.0.1. Needs a Java 17+ JDK (it compiles a tiny launcher). */
-export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): Promise<Emulator> {
+/**
+ * Starts DynamoDB Local on 127.0.0.1, in memory, or keeping its tables in `dataDir` so a later
+ * start finds them. Needs a Java 17+ JDK (it compiles a tiny launcher).
+ */
+export async function startDynamoDBLocal(options: { timeoutMs?: number; dataDir?: string } = {}): Promise<Emulator> {
   const java = spawnSync("java", ["-version"], { encoding: "utf8" });
   if (java.error || java.status !== 0) {
     throw new EmulatorError(
@@ -69,7 +72,7 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
   const launcher = path.join(__dirname, "LoopbackDynamoDB.java");
   const child = spawn(
     "java",
-    [`-Djava.library.path=${path.join(dir, "DynamoDBLocal_lib")}`, "-cp", `${path.join(dir, "DynamoDBLocal.jar")}${path.delimiter}${path.join(dir, "DynamoDBLocal_lib", "*")}`, launcher, HOST, String(port)],
+    [`-Djava.library.path=${path.join(dir, "DynamoDBLocal_lib")}`, "-cp", `${path.join(dir, "DynamoDBLocal.jar")}${path.delimiter}${path.join(dir, "DynamoDBLocal_lib", "*")}`, launcher, HOST, String(port), ...(options.dataDir === undefined ? [] : [path.resolve(options.dataDir)])],
     { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
   );
   live.add(child);
@@ -116,11 +119,17 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
   return { endpoint: `http://${HOST}:${port}`, stop };
 }
 
-/** Starts kinesalite in this process, in memory, on 127.0.0.1. */
-export async function startKinesalite(options: { shardLimit?: number } = {}): Promise<Emulator> {
+/** Starts kinesalite in this process on 127.0.0.1, in memory or keeping its streams in `dataDir`. */
+export async function startKinesalite(options: { shardLimit?: number; dataDir?: string } = {}): Promise<Emulator> {
   // kinesalite ships no types; its factory returns a plain http.Server.
   const kinesalite = require("kinesalite") as (o: Record<string, unknown>) => Server;
-  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: options.shardLimit ?? 50 });
+  const server = kinesalite({
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: options.shardLimit ?? 50,
+    ...(options.dataDir === undefined ? {} : { path: path.resolve(options.dataDir) }),
+  });
   const port = await freePort();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -63,6 +63,22 @@ export class MetricStore {
     return { dimensions: query.dimensions, points };
   }
 
+  /**
+   * Every distinct metric (namespace, name, dimension set) stored, as ListMetrics lists them:
+   * in `namespace`, named `metricName` when given, having every dimension of `dimensions` (with
+   * that value when one is given) and possibly others.
+   */
+  metrics(filter: { namespace: string; metricName?: string; dimensions?: readonly { name: string; value?: string }[] }): { metricName: string; dimensions: Readonly<Record<string, string>> }[] {
+    const found = new Map<string, { metricName: string; dimensions: Readonly<Record<string, string>> }>();
+    for (const d of this.datums) {
+      if (d.namespace !== filter.namespace || (filter.metricName !== undefined && d.metricName !== filter.metricName)) continue;
+      if (!(filter.dimensions ?? []).every((f) => f.name in d.dimensions && (f.value === undefined || d.dimensions[f.name] === f.value))) continue;
+      const sorted = Object.fromEntries(Object.entries(d.dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      found.set(JSON.stringify([d.metricName, sorted]), { metricName: d.metricName, dimensions: sorted });
+    }
+    return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+  }
+
   /** What `SEARCH('{ns,dim1,...} MetricName="x"', stat, period)` finds: one series per dimension-value set. */
   search(expression: string): Series[] {
     const m = /^SEARCH\('\{([^}]*)\}\s+MetricName="([^"]+)"',\s*'(\w+)',\s*(\d+)\)$/.exec(expression.trim());

@@ -11,6 +11,7 @@ import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { COUNTER_TABLE } from "../catalog/item";
+import { describeSeries, seriesEstimate } from "../catalog/limits";
 import { analyzerRules, forwarderRules } from "../catalog/rules";
 import { GRANULARITY_SECONDS, PIPELINE_METRICS } from "../catalog/schema";
 import type { PipelineConfig } from "../config/stack";
@@ -125,6 +126,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const tableStreamArn = (await createCounterTable(clients.dynamo, names.table))!;
   const stateTable = `${name}-state`;
   await createStateTable(clients.dynamo, stateTable);
+  say(describeSeries(name, seriesEstimate(catalog)));
   say(`pipeline ${name}: stream ${names.stream} (${shards} shard${shards === 1 ? "" : "s"}) and table ${names.table} (${COUNTER_TABLE.streamViewType} stream) created`);
 
   // The real handlers, built by their factories with this run's clients, as handler.ts builds them on AWS.

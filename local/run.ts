@@ -5,6 +5,9 @@
  *   npm start -- --events FILE [--out DIR]     one raw event per line, sent as-is
  *   npm start -- --count 20000 --seed 7        a bigger, different synthetic run
  *   npm start -- --pipeline fundraising        another pipeline of the stack
+ *
+ * The results (the books and where the outputs are) go to stdout; progress, refusals and
+ * errors to stderr, so `npm start > results.txt` keeps only the answer.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,25 +17,175 @@ import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
 import { BooksError, runLocal } from "./pipeline";
 import { produce } from "./producer";
-import { OUTPUTS } from "./report";
+import { OUTPUTS, type Summary } from "./report";
 import { LOCAL_AWS } from "./clients";
-import { readStack } from "./stackConfig";
+import { readStack, StackError } from "./stackConfig";
+
+/** Kinesis refuses a record whose data plus partition key is over 1 MiB. */
+const RECORD_LIMIT_BYTES = 1_048_576;
+
+/** What each of OUTPUTS holds, for --help. */
+const OUTPUT_NOTES: Record<string, string> = {
+  "summary.json": "the books: received, counted, rejected by reason, refused at the door",
+  "counters.json": "every counter in the table: metric, dimensions, bucket, count, sum",
+  "metrics.json": "every datum the forwarder sent to (captured) CloudWatch",
+  "alarms.json": "every catalog and health alarm as CloudWatch would evaluate it",
+  "emails.txt": "the mail the alarm topic would send for each alarm that fired",
+  "dead-letters.jsonl": "the batches the pollers gave up on (only when there are some)",
+  "dashboard.html": "the deployed dashboards drawn with the local data; opens offline",
+  quarantine: "the rejected records with their reasons, a JSON-lines file per batch",
+};
+
+const shownName = (output: string) => (output.includes(".") ? output : `${output}/`);
 
 const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--verbose]
 
-  --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too)
-  --out DIR       where summary.json, counters.json, metrics.json, alarms.json and
-                  dashboard.html go (default: out)
+  --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too;
+                  a line over Kinesis's 1 MiB record limit is refused before anything is sent).
+                  npm run sample writes one: samples/events.jsonl
+  --out DIR       where the outputs go (default: out); a run replaces only these:
+${OUTPUTS.map((o) => `      ${shownName(o).padEnd(20)}${OUTPUT_NOTES[o] ?? ""}`).join("\n")}
   --count N       synthetic events when no --events is given (default: 5000)
   --seed N        seed of the synthetic producer (default: 42)
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)
   --pipeline NAME which of the stack's pipelines to run (default: its first)
-  --verbose       show the functions' own JSON logs`;
+  --verbose       show the functions' own JSON logs
+
+The results go to stdout, progress and diagnostics to stderr. Exit code 0 when the books
+balance, 1 when the run fails or they don't, 2 when an option is wrong.`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`error: ${message}\n`);
   process.exit(code);
 }
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const n = (value: number) => value.toLocaleString("en-US");
+
+/** Why a filesystem call failed, in words, from its error code. */
+function why(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOTDIR: "part of the path is a file, not a directory",
+    EEXIST: "it is a file, not a directory",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on the device",
+    EISDIR: "it is a directory, not a file",
+    ENOENT: "no such file",
+  };
+  return code !== undefined && words[code] !== undefined ? `${code}: ${words[code]}` : (error as Error).message;
+}
+
+/**
+ * Makes --out and proves it takes a file, then clears what a previous run wrote there (only
+ * that: --out may name a folder that holds other files). Done before the emulators start, so
+ * a bad --out costs nothing and doesn't leave half a run behind.
+ */
+function prepareOut(out: string): string {
+  const dir = path.resolve(out);
+  const fix = "Fix: pass --out a directory you can write to (default: out)";
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.write-probe-${process.pid}`);
+    fs.writeFileSync(probe, "");
+    fs.rmSync(probe);
+  } catch (error) {
+    fail(`--out ${out}: can't write there (${why(error)}). ${fix}`);
+  }
+  try {
+    for (const name of OUTPUTS) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  } catch (error) {
+    fail(`--out ${out}: can't replace the previous run's outputs there (${why(error)}). ${fix}, or remove them`);
+  }
+  return dir;
+}
+
+interface Candidate {
+  /** Where the record came from, for a refusal: "events.jsonl line 3". */
+  readonly where: string;
+  readonly data: Buffer;
+}
+
+interface Refused {
+  readonly total: number;
+  readonly byReason: Record<string, number>;
+}
+
+/**
+ * The door: every record is checked against Kinesis's record limit before anything starts.
+ * PutRecords would refuse an oversize record anyway (kinesalite refuses the whole request),
+ * which would stop the run halfway; refused here, it is named, counted and never sent, so the
+ * books still cover exactly what the stream took.
+ */
+function door(candidates: readonly Candidate[]): { records: Buffer[]; refused: Refused } {
+  const records: Buffer[] = [];
+  const shown = 20;
+  let oversize = 0;
+  for (const candidate of candidates) {
+    // The partition key the producer gives the next record it sends (putAll in pipeline.ts: pk-<index>).
+    const keyBytes = Buffer.byteLength(`pk-${records.length}`);
+    const size = candidate.data.length + keyBytes;
+    if (size <= RECORD_LIMIT_BYTES) {
+      records.push(candidate.data);
+      continue;
+    }
+    oversize++;
+    if (oversize <= shown) {
+      say(
+        `refused at the door: ${candidate.where} is ${n(size)} bytes (data ${n(candidate.data.length)} + partition key ${keyBytes}), ` +
+          `over Kinesis's limit of ${n(RECORD_LIMIT_BYTES)} bytes (1 MiB) per record; it is not sent`,
+      );
+    }
+  }
+  if (oversize > shown) say(`refused at the door: ... and ${n(oversize - shown)} more records over the limit`);
+  return { records, refused: { total: oversize, byReason: oversize > 0 ? { oversize } : {} } };
+}
+
+/** The lines of an events file, each as its exact bytes, numbered as an editor numbers them. */
+function readEvents(file: string): Candidate[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    fail((error as NodeJS.ErrnoException).code === "ENOENT" ? `--events ${file}: no such file` : `--events ${file}: can't read it (${why(error)})`);
+  }
+  if (!stat.isFile()) fail(`--events ${file}: not a file. Fix: pass a JSON-lines file, one raw event per line`);
+  let lines: string[];
+  try {
+    // "binary" keeps every byte as it is, so a line that isn't UTF-8 is sent exactly as written.
+    lines = fs.readFileSync(file).toString("binary").split(/\r?\n/);
+  } catch (error) {
+    fail(`--events ${file}: can't read it (${why(error)})`);
+  }
+  if (lines.at(-1) === "") lines.pop();
+  const candidates = lines.flatMap((line, i) => (line.length > 0 ? [{ where: `${file} line ${i + 1}`, data: Buffer.from(line, "binary") }] : []));
+  const blank = lines.length - candidates.length;
+  if (candidates.length === 0) {
+    fail(
+      `--events ${file}: no events in it (${lines.length === 0 ? "the file is empty" : `${n(blank)} blank line${blank === 1 ? "" : "s"} only`}). ` +
+        "Fix: one raw event per line; npm run sample writes a fresh samples/events.jsonl",
+    );
+  }
+  say(`read ${n(candidates.length)} records from ${file}${blank > 0 ? ` (${n(blank)} blank line${blank === 1 ? "" : "s"} skipped: a record can't be empty)` : ""}`);
+  return candidates;
+}
+
+/** summary.json with what the door refused beside what the stream took. */
+function recordRefusals(outDir: string, refused: Refused): void {
+  const file = path.join(outDir, "summary.json");
+  if (refused.total === 0 || !fs.existsSync(file)) return;
+  const entries = Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+  entries.splice(entries.findIndex(([key]) => key === "rejected") + 1, 0, ["refusedAtDoor", refused]);
+  fs.writeFileSync(file, `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`);
+}
+
+const byReason = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(", ");
 
 async function main(): Promise<void> {
   let args;
@@ -54,39 +207,52 @@ async function main(): Promise<void> {
     fail(`${(error as Error).message}\n\n${USAGE}`);
   }
   if (args.help) {
-    console.log(USAGE);
+    print(USAGE);
     return;
   }
-  const say = (line: string) => process.stderr.write(`${line}\n`);
   const stack = args.stack ?? "dev";
-  const { pipelines, region = LOCAL_AWS.region } = readStack(stack);
+  let stackFile: ReturnType<typeof readStack>;
+  try {
+    stackFile = readStack(stack);
+  } catch (error) {
+    if (error instanceof StackError) fail(`--stack ${stack}: ${error.message}. Fix: pass one of them, or write a Pulumi.${stack}.yaml beside Pulumi.yaml`);
+    throw error;
+  }
+  const { pipelines, region = LOCAL_AWS.region } = stackFile;
   const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
-  let records: Buffer[];
+
+  let candidates: Candidate[];
   if (args.events !== undefined) {
-    if (!fs.existsSync(args.events)) fail(`--events ${args.events}: no such file`);
-    const lines = fs.readFileSync(args.events).toString("binary").split(/\r?\n/);
-    // Each line's bytes exactly as written; only empty lines are skipped (a record can't be empty).
-    records = lines.filter((l) => l.length > 0).map((l) => Buffer.from(l, "binary"));
-    say(`read ${records.length.toLocaleString("en-US")} records from ${args.events} (${lines.length - records.length} empty lines skipped)`);
+    candidates = readEvents(args.events);
   } else {
     const count = Number(args.count);
     const seed = Number(args.seed);
     if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
     if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-    records = produce({ catalog: pipeline.catalog, count, seed }).map((r) => r.data);
-    say(`synthetic producer: ${count.toLocaleString("en-US")} events (seed ${seed}), about 2% of them bad on purpose`);
+    candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
+    say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
   }
-  const outDir = path.resolve(args.out ?? "out");
-  // Clear only what a previous run wrote: --out may name a folder that holds other files.
-  for (const name of OUTPUTS) fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
+  const { records, refused } = door(candidates);
+  if (records.length === 0) {
+    fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+  }
+
+  const outDir = prepareOut(args.out ?? "out");
   const startedAt = Date.now();
-  const summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose });
-  const reasons = Object.entries(summary.rejected.byReason).map(([r, n]) => `${r} ${n}`).join(", ");
-  say(`\nreceived ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${reasons ? ` (${reasons})` : ""}: the books balance`);
-  say(`metrics sent to CloudWatch add up to the counters; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
-  say(`open ${path.join(path.relative(process.cwd(), outDir) || ".", "dashboard.html")} for the dashboard; alarms are in alarms.json`);
+  let summary: Summary;
+  try {
+    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose });
+  } finally {
+    recordRefusals(outDir, refused);
+  }
+  const rejected = byReason(summary.rejected.byReason);
+  const relative = path.relative(process.cwd(), outDir);
+  const where = relative === "" ? "." : relative.startsWith("..") ? outDir : relative;
+  print(`received ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${rejected ? ` (${rejected})` : ""}: the books balance`);
+  if (refused.total > 0) print(`refused at the door ${refused.total} (${byReason(refused.byReason)}): never sent, so not among the received`);
+  print(`metrics sent to CloudWatch add up to the counters; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  print(`outputs in ${where}${path.sep}: open ${path.join(where, "dashboard.html")} for the dashboard; the books are in summary.json, the alarms in alarms.json`);
 }
 
 main().then(

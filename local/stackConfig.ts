@@ -19,10 +19,10 @@ export function projectFile(): ProjectFile {
 /** A stack name with no `Pulumi.<name>.yaml` beside Pulumi.yaml. */
 export class StackError extends Error {
   constructor(
-    readonly stack: string,
+    readonly stackName: string,
     readonly known: readonly string[],
   ) {
-    super(`there is no stack "${stack}" (no Pulumi.${stack}.yaml at the project root); the stacks are ${known.join(", ") || "none"}`);
+    super(`there is no stack "${stackName}" (no Pulumi.${stackName}.yaml at the project root); the stacks are ${known.join(", ") || "none"}`);
     this.name = "StackError";
   }
 }

@@ -65,7 +65,7 @@ describe("npm start: the local pipeline end to end", function () {
 
   it("exits 0 and says the books balance", () => {
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /received 3006, counted 3000, rejected 6 .*: the books balance/);
+    assert.match(run.stdout, /received 3006, counted 3000, rejected 6 .*: the books balance/);
   });
 
   it("writes summary.json: received, counted and rejected by reason", () => {

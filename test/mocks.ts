@@ -40,6 +40,8 @@ function computedState(args: pulumi.runtime.MockResourceArgs, id: string): Recor
       return { dashboardName: i.dashboardName, dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${i.dashboardName}` };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { arn: arn("cloudwatch", `alarm:${i.name}`) };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { name: id, arn: arn("events", `rule/${id}`) };
     default:
       return {};
   }

@@ -160,6 +160,7 @@ for (const stack of ["dev", "prod"] as const) {
       assert.ok(catalogAlarms.includes(`${stack}-analytics-pageViews-low`) && catalogAlarms.includes(`${stack}-analytics-donations-stalled`));
       const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-analytics-${f}-${c}`));
       health.push(`${stack}-analytics-table-write-throttles`, `${stack}-analytics-stream-write-throughput-exceeded`, `${stack}-analytics-analyzer-rejected-records`);
+      health.push(`${stack}-analytics-reconciler-corrections`, `${stack}-analytics-reconciler-errors`);
       assert.deepEqual([...byName.keys()].sort(), [...catalogAlarms, ...health].sort());
       for (const alarm of alarms) {
         assert.deepEqual(alarm.inputs.alarmActions, [topicArn], alarm.inputs.name);

@@ -83,11 +83,27 @@ const LOGGED_CORRECTIONS = 10;
  * next run computes again from what CloudWatch then holds.
  */
 export async function reconcileOnce(deps: ReconcilerDeps): Promise<ReconcileReport> {
-  const { rules, settings, log } = deps;
+  const { rules, settings } = deps;
   const nowMs = (deps.now ?? Date.now)();
   const window = reconcileWindow({ nowMs, bucketSeconds: rules.bucketSeconds, lookbackHours: settings.lookbackHours, settleMinutes: settings.settleMinutes });
   const requests: RequestCounts = { ListMetrics: 0, Query: 0, GetMetricData: 0, PutMetricData: 0 };
   const read = { metricsRequested: 0, readCapacityUnits: 0 };
+  try {
+    return await run(deps, nowMs, window, requests, read);
+  } catch (error) {
+    deps.log("ERROR", "reconcile failed", { error: String(error), window: { from: new Date(window.fromMs).toISOString(), buckets: window.buckets }, requests, ...read });
+    throw error;
+  }
+}
+
+async function run(
+  deps: ReconcilerDeps,
+  nowMs: number,
+  window: Window,
+  requests: RequestCounts,
+  read: { metricsRequested: number; readCapacityUnits: number },
+): Promise<ReconcileReport> {
+  const { rules, log } = deps;
 
   let observations: SeriesObservation[] = [];
   let incomplete = 0;

@@ -6,13 +6,9 @@ import { type Counter, counterKey } from "../../catalog/item";
 import type { AnalyzerRules, CounterRule, ForwarderRules, MetricSeries } from "../../catalog/rules";
 import type { Datum } from "../forwarder/deltas";
 
-/** The reconciler's own metrics, in the catalog's namespace beside the series it corrects. */
-export const RECONCILER_METRICS = {
-  /** Series-buckets corrected in a run. */
-  corrections: "ReconcilerCorrections",
-  /** Counters left for a later run because the analyzer changed them too recently. */
-  unsettled: "ReconcilerUnsettled",
-} as const;
+import { RECONCILER_METRICS } from "../../catalog/schema";
+
+export { RECONCILER_METRICS };
 
 /**
  * CloudWatch keeps datapoints as doubles and adds the forwarder's increments in binary, so a
