@@ -100,7 +100,8 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
     dimensions,
     bucket,
     count: Number(item[ITEM.count]?.N ?? 0),
-    ...(sum === undefined ? {} : { sum: Number(sum), sumText: sum }),
+    // DynamoDB Local returns 6600.70 where DynamoDB returns 6600.7: one spelling for both.
+    ...(sum === undefined ? {} : { sum: Number(sum), sumText: sum.includes(".") && !/e/i.test(sum) ? sum.replace(/\.?0+$/, "") : sum }),
     ...(at === undefined ? {} : { updatedAtMs: Number(at) * 1000 }),
   };
 }

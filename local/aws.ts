@@ -88,7 +88,8 @@ export async function readShard(kinesis: KinesisClient, streamName: string, shar
   while (iterator) {
     const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
     records.push(...(page.Records ?? []));
-    if ((page.Records ?? []).length === 0 || page.MillisBehindLatest === 0) break;
+    // Only an empty page means the end: a full page may still say it is at the tip.
+    if ((page.Records ?? []).length === 0) break;
     iterator = page.NextShardIterator;
   }
   return records;

@@ -8,7 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeStreamCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { COUNTER_TABLE } from "../catalog/item";
 import { describeSeries, seriesEstimate } from "../catalog/limits";
@@ -25,7 +26,8 @@ import { createForwarderHandler } from "../functions/forwarder/process";
 import { reconcileOnce } from "../functions/reconciler/process";
 import { reconcilerRules, reconcileWindow } from "../functions/reconciler/reconcile";
 import { jsonLogger, type Logger } from "../functions/shared/log";
-import { createCounterTable, createEventStream, createStateTable } from "./aws";
+import { createCounterTable, createEventStream, createStateTable, readShard } from "./aws";
+import type { RunState } from "./progress";
 import { describeReplay, readRange } from "./replay";
 import { BooksError, keepBooks, readCounters } from "./books";
 import { capturedS3, type LocalClients, localClients, storeCloudWatch } from "./clients";
@@ -50,6 +52,13 @@ export interface LocalRunOptions {
   readonly say?: (line: string) => void;
   /** Show the functions' own JSON logs. @default false */
   readonly verbose?: boolean;
+  /**
+   * Where the emulators keep their data and the pollers their checkpoints, so a run that was
+   * interrupted can be resumed. @default in memory, not resumable
+   */
+  readonly state?: RunState;
+  /** Resume the interrupted run `state` holds: the stream, tables and checkpoints are already there. */
+  readonly resume?: boolean;
 }
 
 /** The local resources' names: like the deployed ones, each starts with the pipeline's name. */
@@ -69,7 +78,8 @@ export async function runLocal(options: LocalRunOptions): Promise<Summary> {
   const emulators: Emulator[] = [];
   try {
     say("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
-    const [dynamo, kinesis] = await Promise.all([startDynamoDBLocal(), startKinesalite()]);
+    const data = (sub: string) => (options.state === undefined ? undefined : path.join(options.state.dir, sub));
+    const [dynamo, kinesis] = await Promise.all([startDynamoDBLocal({ dataDir: data("dynamodb") }), startKinesalite({ dataDir: data("kinesis") })]);
     emulators.push(dynamo, kinesis);
     return await run(localClients({ dynamo: dynamo.endpoint, kinesis: kinesis.endpoint }), { ...options, say });
   } finally {
@@ -91,11 +101,25 @@ function capturedMetrics(store: MetricStore): CloudWatchClient {
   return storeCloudWatch(store).client;
 }
 
-/** The producer: PutRecords in chunks of 500, retrying what the stream refuses. Returns how many the stream took. */
-async function putAll(clients: LocalClients, streamName: string, records: readonly Buffer[], store: MetricStore, say: (line: string) => void): Promise<number> {
-  let put = 0;
+/**
+ * The producer: PutRecords in chunks of 500, retrying what the stream refuses, each record with
+ * the partition key `pk-<index>`. Records whose index is in `already` (put before an interruption)
+ * are not put again. Returns how many records the stream holds.
+ */
+async function putAll(
+  clients: LocalClients,
+  streamName: string,
+  records: readonly Buffer[],
+  store: MetricStore,
+  say: (line: string) => void,
+  already: ReadonlySet<number> = new Set(),
+): Promise<number> {
+  let put = already.size;
   for (let i = 0; i < records.length; i += 500) {
-    let pending = records.slice(i, i + 500).map((data, j) => ({ Data: data, PartitionKey: `pk-${i + j}` }));
+    let pending = records
+      .slice(i, i + 500)
+      .map((data, j) => ({ Data: data, PartitionKey: `pk-${i + j}` }))
+      .filter((_, j) => !already.has(i + j));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 8) throw new Error(`the stream kept refusing ${pending.length} records`);
       const result = await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: pending }));
@@ -115,19 +139,26 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const { say, pipeline, outDir } = options;
   const { name, catalog, settings } = pipeline;
   const names = localNames(name);
-  const started = Date.now();
-  const store = new MetricStore();
-  const deadLetters: DeadLetter[] = [];
+  const state = options.state;
+  const started = state?.checkpoints.startedAt ?? Date.now();
+  const store = state?.metricStore() ?? new MetricStore();
+  const deadLetters: DeadLetter[] = state?.checkpoints.deadLetters ?? [];
   const logFor = (service: string): Logger => jsonLogger(service, { level: options.verbose ? "DEBUG" : "ERROR" });
 
   // The stream and the table, with the components' settings.
   const shards = settings.stream.mode === "on-demand" ? 2 : settings.stream.shardCount;
-  const stream = await createEventStream(clients.kinesis, names.stream, shards);
-  const tableStreamArn = (await createCounterTable(clients.dynamo, names.table))!;
   const stateTable = `${name}-state`;
-  await createStateTable(clients.dynamo, stateTable);
+  const created = async () => {
+    const stream = await createEventStream(clients.kinesis, names.stream, shards);
+    const tableStreamArn = (await createCounterTable(clients.dynamo, names.table))!;
+    await createStateTable(clients.dynamo, stateTable);
+    return { stream, tableStreamArn };
+  };
+  const { stream, tableStreamArn } = options.resume ? await existingResources(clients, names.stream, names.table) : await created();
   say(describeSeries(name, seriesEstimate(catalog)));
-  say(`pipeline ${name}: stream ${names.stream} (${shards} shard${shards === 1 ? "" : "s"}) and table ${names.table} (${COUNTER_TABLE.streamViewType} stream) created`);
+  say(
+    `pipeline ${name}: stream ${names.stream} (${stream.shardIds.length} shard${stream.shardIds.length === 1 ? "" : "s"}) and table ${names.table} (${COUNTER_TABLE.streamViewType} stream) ${options.resume ? "found, resuming from the last checkpoints" : "created"}`,
+  );
 
   // The real handlers, built by their factories with this run's clients, as handler.ts builds them on AWS.
   fs.mkdirSync(path.join(outDir, "quarantine"), { recursive: true });
@@ -165,13 +196,34 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   let analyzersDone = false;
   const analyzers = Promise.all(
     stream.shardIds.map((shardId) =>
-      pollKinesisShard({ kinesis: clients.kinesis, stream: { name: names.stream, arn: stream.arn }, shardId, fn: analyzer, store, deadLetters, producing: () => producing }),
+      pollKinesisShard({
+        kinesis: clients.kinesis,
+        stream: { name: names.stream, arn: stream.arn },
+        shardId,
+        fn: analyzer,
+        store,
+        deadLetters,
+        producing: () => producing,
+        after: state?.checkpoints.analyzer[shardId],
+        onCheckpoint: (seq) => state?.checkpoint("analyzer", shardId, seq),
+      }),
     ),
   );
-  const forwarding = pollTableStream({ streams: clients.streams, streamArn: tableStreamArn, fn: forwarder, store, deadLetters, upstreamDone: () => analyzersDone });
+  const forwarding = pollTableStream({
+    streams: clients.streams,
+    streamArn: tableStreamArn,
+    fn: forwarder,
+    store,
+    deadLetters,
+    upstreamDone: () => analyzersDone,
+    after: state?.checkpoints.forwarder,
+    onCheckpoint: (shardId, seq) => state?.checkpoint("forwarder", shardId, seq),
+  });
   let received: number;
   try {
-    received = await putAll(clients, names.stream, options.records, store, say);
+    const already = options.resume ? await recordsOnStream(clients, names.stream, stream.shardIds) : new Set<number>();
+    if (options.resume) say(`resuming: ${already.size.toLocaleString("en-US")} of ${options.records.length.toLocaleString("en-US")} records were on the stream already`);
+    received = await putAll(clients, names.stream, options.records, store, say, already);
   } finally {
     producing = false;
   }
@@ -243,6 +295,24 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const problems = [...books.booksProblems, ...books.metricProblems];
   if (problems.length > 0) throw new BooksError(`the books do not balance:\n  - ${problems.slice(0, 20).join("\n  - ")}${problems.length > 20 ? `\n  - ... and ${problems.length - 20} more` : ""}`);
   return summary;
+}
+
+/** The stream and the counter table an interrupted run created. */
+async function existingResources(clients: LocalClients, streamName: string, table: string): Promise<{ stream: { arn: string; shardIds: string[] }; tableStreamArn: string }> {
+  const described = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
+  const shards = await clients.kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  const tableStreamArn = (await clients.dynamo.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
+  if (tableStreamArn === undefined) throw new Error(`table ${table} has no stream; the interrupted run's state is incomplete`);
+  return { stream: { arn: described.StreamDescription?.StreamARN ?? "", shardIds: (shards.Shards ?? []).map((x) => x.ShardId ?? "") }, tableStreamArn };
+}
+
+/** Which records (by the producer's `pk-<index>` partition keys) the stream already holds. */
+async function recordsOnStream(clients: LocalClients, streamName: string, shardIds: readonly string[]): Promise<Set<number>> {
+  const indexes = new Set<number>();
+  for (const shardId of shardIds) {
+    for (const r of await readShard(clients.kinesis, streamName, shardId)) indexes.add(Number((r.PartitionKey ?? "").slice(3)));
+  }
+  return indexes;
 }
 
 /** Each of the analyzer's dead letters replayed from the stream, exactly once, with a line each. */

@@ -82,28 +82,41 @@ export async function pollKinesisShard(o: {
   store: MetricStore;
   deadLetters: DeadLetter[];
   producing: () => boolean;
+  /** Resume after this sequence number (the last checkpoint) rather than at the shard's start. */
+  after?: string;
+  /** Called once a batch is done with (applied, or dead-lettered): the mapping's checkpoint. */
+  onCheckpoint?: (sequenceNumber: string) => void;
 }): Promise<void> {
   const m = o.fn.mapping;
-  let iterator = (await o.kinesis.send(new GetShardIteratorCommand({ StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+  const start =
+    o.after === undefined
+      ? { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "TRIM_HORIZON" as const }
+      : { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER" as const, StartingSequenceNumber: o.after };
+  let iterator = (await o.kinesis.send(new GetShardIteratorCommand(start))).ShardIterator;
   for (;;) {
     const buffer: KinesisRecord[] = [];
     const windowEnds = Date.now() + m.batchingWindowSeconds * 1000;
+    // Read before polling: once the producer is done, an empty page means the shard is drained.
+    let drained = false;
     while (buffer.length < m.batchSize) {
+      const done = !o.producing();
       const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: m.batchSize - buffer.length }));
       iterator = page.NextShardIterator;
       buffer.push(...(page.Records ?? []));
       if ((page.Records ?? []).length > 0) continue;
-      if (!o.producing() || Date.now() >= windowEnds) break;
+      drained = done;
+      if (done || Date.now() >= windowEnds) break;
       await sleep(50);
     }
     if (buffer.length === 0) {
-      if (!o.producing()) return;
+      if (drained) return;
       continue;
     }
     const records = buffer.map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
     const newest = records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000;
     o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Date.now() - newest });
     await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, shardOf: () => o.shardId, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
+    o.onCheckpoint?.(records[records.length - 1].kinesis.sequenceNumber);
   }
 }
 
@@ -115,9 +128,12 @@ export async function pollTableStream(o: {
   store: MetricStore;
   deadLetters: DeadLetter[];
   upstreamDone: () => boolean;
+  /** Per shard, resume after this sequence number (the last checkpoint). */
+  after?: Readonly<Record<string, string>>;
+  onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
 }): Promise<void> {
   const m = o.fn.mapping;
-  const positions = new Map<string, string | undefined>();
+  const positions = new Map<string, string | undefined>(Object.entries(o.after ?? {}));
   for (;;) {
     const finished = o.upstreamDone(); // read before polling: anything written before this is in the stream
     let got = 0;
@@ -131,6 +147,7 @@ export async function pollTableStream(o: {
         const newest = Math.max(...batch.map((r) => (r.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000));
         o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Math.max(0, Date.now() - newest) });
         await deliver(o.fn, { records: batch, idOf: (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber ?? "", event: dynamoDBStreamEvent, store: o.store, deadLetters: o.deadLetters });
+        o.onCheckpoint?.(shardId, batch[batch.length - 1].dynamodb?.SequenceNumber ?? "");
       }
     }
     if (got === 0) {

@@ -13,7 +13,7 @@ import type { MetricStore } from "./metricStore";
 import type { DeadLetter } from "./pollers";
 
 /** Every file or folder a run writes, so a new run clears exactly these. */
-export const OUTPUTS = ["summary.json", "counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine"];
+export const OUTPUTS = ["summary.json", "counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine", "state"];
 
 export interface Summary {
   readonly pipeline: string;

@@ -17,6 +17,7 @@ import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
 import { BooksError, runLocal } from "./pipeline";
 import { produce } from "./producer";
+import { RunState } from "./progress";
 import { OUTPUTS, type Summary } from "./report";
 import { LOCAL_AWS } from "./clients";
 import { readStack, StackError } from "./stackConfig";
@@ -34,11 +35,12 @@ const OUTPUT_NOTES: Record<string, string> = {
   "dead-letters.jsonl": "the batches the pollers gave up on (only when there are some)",
   "dashboard.html": "the deployed dashboards drawn with the local data; opens offline",
   quarantine: "the rejected records with their reasons, a JSON-lines file per batch",
+  state: "the emulators' data and the pollers' checkpoints, for --resume",
 };
 
 const shownName = (output: string) => (output.includes(".") ? output : `${output}/`);
 
-const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--verbose]
+const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--resume] [--verbose]
 
   --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too;
                   a line over Kinesis's 1 MiB record limit is refused before anything is sent).
@@ -49,6 +51,8 @@ ${OUTPUTS.map((o) => `      ${shownName(o).padEnd(20)}${OUTPUT_NOTES[o] ?? ""}`)
   --seed N        seed of the synthetic producer (default: 42)
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)
   --pipeline NAME which of the stack's pipelines to run (default: its first)
+  --resume        finish the run that was interrupted (Ctrl-C, a crash) in --out: the same records,
+                  the stream and tables as it left them, each poller from its last checkpoint
   --verbose       show the functions' own JSON logs
 
 The results go to stdout, progress and diagnostics to stderr. Exit code 0 when the books
@@ -84,7 +88,7 @@ function why(error: unknown): string {
  * that: --out may name a folder that holds other files). Done before the emulators start, so
  * a bad --out costs nothing and doesn't leave half a run behind.
  */
-function prepareOut(out: string): string {
+function prepareOut(out: string, keep: readonly string[] = []): string {
   const dir = path.resolve(out);
   const fix = "Fix: pass --out a directory you can write to (default: out)";
   try {
@@ -96,7 +100,7 @@ function prepareOut(out: string): string {
     fail(`--out ${out}: can't write there (${why(error)}). ${fix}`);
   }
   try {
-    for (const name of OUTPUTS) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    for (const name of OUTPUTS) if (!keep.includes(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   } catch (error) {
     fail(`--out ${out}: can't replace the previous run's outputs there (${why(error)}). ${fix}, or remove them`);
   }
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
         stack: { type: "string", default: "dev" },
         pipeline: { type: "string" },
         verbose: { type: "boolean", default: false },
+        resume: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -222,27 +227,46 @@ async function main(): Promise<void> {
   const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
 
-  let candidates: Candidate[];
-  if (args.events !== undefined) {
-    candidates = readEvents(args.events);
+  let records: Buffer[];
+  let refused: Refused = { total: 0, byReason: {} };
+  let state: RunState;
+  let outDir: string;
+  if (args.resume) {
+    // The interrupted run's own records, whatever --events or --count say now.
+    const interrupted = RunState.open(path.resolve(args.out ?? "out"));
+    if (interrupted === undefined) fail(`--resume: ${args.out ?? "out"} holds no interrupted run to resume. Fix: run without --resume, or pass the --out of the run to finish`);
+    const { stack: was, pipeline: wasPipeline } = interrupted.checkpoints;
+    if (was !== stack || wasPipeline !== pipeline.name) {
+      fail(`--resume: the interrupted run was --stack ${was} --pipeline ${wasPipeline}, not --stack ${stack} --pipeline ${pipeline.name}. Fix: pass those`);
+    }
+    outDir = prepareOut(args.out ?? "out", ["state", "quarantine"]);
+    state = interrupted;
+    records = state.records();
+    say(`resuming the run in ${args.out ?? "out"}: ${n(records.length)} records`);
   } else {
-    const count = Number(args.count);
-    const seed = Number(args.seed);
-    if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
-    if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-    candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
-    say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
-  }
-  const { records, refused } = door(candidates);
-  if (records.length === 0) {
-    fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+    let candidates: Candidate[];
+    if (args.events !== undefined) {
+      candidates = readEvents(args.events);
+    } else {
+      const count = Number(args.count);
+      const seed = Number(args.seed);
+      if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
+      if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
+      candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
+      say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
+    }
+    ({ records, refused } = door(candidates));
+    if (records.length === 0) {
+      fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+    }
+    outDir = prepareOut(args.out ?? "out");
+    state = RunState.create(outDir, records, { stack, pipeline: pipeline.name });
   }
 
-  const outDir = prepareOut(args.out ?? "out");
   const startedAt = Date.now();
   let summary: Summary;
   try {
-    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose });
+    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume });
   } finally {
     recordRefusals(outDir, refused);
   }
