@@ -51,7 +51,7 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("keys the counter table by counter and bucket, with TTL, PITR, encryption and a NEW_AND_OLD_IMAGES stream", () => {
-      const table = m().one(T.table);
+      const table = m().one(T.table, "counters");
       assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
       assert.equal(table.inputs.hashKey, "pk");
       assert.equal(table.inputs.rangeKey, "sk");
@@ -65,6 +65,28 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(table.inputs.streamEnabled, true);
       assert.equal(table.inputs.streamViewType, "NEW_AND_OLD_IMAGES");
       assert.equal(table.inputs.deletionProtectionEnabled, stack === "prod");
+    });
+
+    it("keeps the pipeline's state in a table of its own, without a stream, protected like the counters", () => {
+      const state = m().one(T.table, "state");
+      assert.equal(state.inputs.hashKey, "pk");
+      assert.equal(state.inputs.rangeKey, undefined);
+      assert.equal(state.inputs.streamEnabled, undefined);
+      assert.deepEqual(state.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+      assert.deepEqual([state.inputs.pointInTimeRecovery, state.inputs.serverSideEncryption], [{ enabled: true }, { enabled: true }]);
+      assert.equal(state.inputs.deletionProtectionEnabled, stack === "prod");
+    });
+
+    it("protects the prod stream from deletion, as the table and bucket are (issue 8, item 10)", () => {
+      const policies = m().ofType("aws:kinesis/resourcePolicy:ResourcePolicy");
+      if (stack === "dev") {
+        assert.equal(policies.length, 0);
+        return;
+      }
+      assert.equal(policies.length, 1);
+      const [deny] = json(policies[0].inputs.policy).Statement;
+      assert.deepEqual([deny.Effect, deny.Principal, deny.Action], ["Deny", "*", "kinesis:DeleteStream"]);
+      assert.equal(policies[0].inputs.resourceArn, `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${m().one(T.stream).id}`);
     });
 
     it("maps the stream to the analyzer and the table stream to the forwarder, each failing into its own DLQ", () => {
@@ -116,14 +138,17 @@ for (const stack of ["dev", "prod"] as const) {
         QUARANTINE_BUCKET: "analytics-quarantine-bucket-id",
         COUNTER_MODE: "exactly-once",
         GRANULARITY: "minute",
-        COUNTER_TTL_DAYS: stack === "dev" ? "7" : "90",
+        COUNTER_TTL_DAYS: stack === "dev" ? "16" : "90",
+        STATE_TABLE: "analytics-state-table-id",
       });
+      assert.deepEqual(m().one(T.fn, "forwarder").inputs.environment.variables, { STATE_TABLE: "analytics-state-table-id" });
     });
 
     it("gives the analyzer least privilege on exact ARNs", () => {
       const s = statements(m().one(T.policy, "analyzer"));
       const stream = m().one(T.stream);
-      const table = m().one(T.table);
+      const table = m().one(T.table, "counters");
+      const state = m().one(T.table, "state");
       assert.deepEqual(
         s.map((x) => [x.Sid, x.Action, x.Resource]),
         [
@@ -131,6 +156,7 @@ for (const stack of ["dev", "prod"] as const) {
           ["WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:analytics-analyzer-fn-logs-id:*`],
           ["ParkFailedBatches", ["sqs:SendMessage"], `arn:aws:sqs:${REGION}:${ACCOUNT}:analytics-analyzer-fn-dlq-id`],
           ["UpdateCounters", ["dynamodb:UpdateItem", "dynamodb:GetItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table.id}`],
+          ["KeepState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${state.id}`],
           ["QuarantineRejects", ["s3:PutObject"], "arn:aws:s3:::analytics-quarantine-bucket-id/rejected/*"],
         ],
       );
@@ -226,6 +252,10 @@ for (const stack of ["dev", "prod"] as const) {
       assert.deepEqual(lifecycle.expiration, { days: stack === "dev" ? 14 : 365 });
       const block = m().one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
       assert.ok(block.blockPublicAcls && block.blockPublicPolicy && block.ignorePublicAcls && block.restrictPublicBuckets);
+      // Issue 8, item 10: plain HTTP is refused.
+      const [tls] = json(m().one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement;
+      assert.deepEqual([tls.Effect, tls.Principal, tls.Action, tls.Condition], ["Deny", "*", "s3:*", { Bool: { "aws:SecureTransport": "false" } }]);
+      assert.equal(tls.Resource.length, 2);
     });
 
     it("tags every resource through one provider with project and stack", () => {
@@ -240,7 +270,9 @@ for (const stack of ["dev", "prod"] as const) {
       const outputs = (run.exports.pipelines as Record<string, Record<string, unknown>>).analytics;
       assert.deepEqual(Object.keys(run.exports.pipelines as object), ["analytics"]);
       assert.equal(outputs.streamName, m().one(T.stream).id);
-      assert.equal(outputs.counterTableName, m().one(T.table).id);
+      assert.equal(outputs.counterTableName, m().one(T.table, "counters").id);
+      assert.equal(outputs.stateTableName, m().one(T.table, "state").id);
+      assert.equal(outputs.analyzerDeadLetterQueueUrl, `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/analytics-analyzer-fn-dlq-id`);
       assert.deepEqual(outputs.dashboards, [`${stack}-analytics`]);
       assert.equal((outputs.alarms as string[]).length, m().ofType(T.alarm).length);
     });
