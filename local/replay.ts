@@ -68,7 +68,7 @@ interface StackOutputs {
 }
 
 /** Lambda's on-failure message for a Kinesis mapping: the batch's shard and sequence range. */
-function letterOf(body: string): DeadLetterRange {
+export function letterOf(body: string): DeadLetterRange {
   const info = (JSON.parse(body) as { KinesisBatchInfo?: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize?: number } }).KinesisBatchInfo;
   if (info === undefined) throw new Error("the message has no KinesisBatchInfo; is this the analyzer's dead-letter queue?");
   return { shardId: info.shardId, startSequenceNumber: info.startSequenceNumber, endSequenceNumber: info.endSequenceNumber, batchSize: info.batchSize };

@@ -168,6 +168,8 @@ for (const stack of ["dev", "prod"] as const) {
       assert.deepEqual(s[0].Action, ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]);
       assert.equal(s[0].Resource, `${tableArn}/stream/2026-11-21T00:00:00.000`);
       assert.deepEqual([s[1].Action, s[1].Resource], [["dynamodb:ListStreams"], `${tableArn}/stream/*`]);
+      const marks = s.find((x) => x.Sid === "KeepForwardedMarks");
+      assert.deepEqual([marks?.Action, marks?.Resource], [["dynamodb:GetItem", "dynamodb:PutItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/analytics-state-table-id`]);
       const put = s.find((x) => x.Sid === "PutCatalogMetrics");
       assert.ok(put);
       assert.deepEqual(put.Action, ["cloudwatch:PutMetricData"]);

@@ -8,6 +8,7 @@ import { registryGate } from "../functions/analyzer/registry";
 import { replayDeadLetter } from "../functions/analyzer/replay";
 import { memoryLogger } from "../functions/shared/log";
 import { keepBooks } from "../local/books";
+import { letterOf } from "../local/replay";
 import { capturedS3, LOCAL_AWS } from "../local/clients";
 import { createCounterTable, createStateTable } from "../local/aws";
 import { produce } from "../local/producer";
@@ -86,6 +87,34 @@ describe("dead letters replayed exactly once (issue 8, item 9)", function () {
     assert.equal(afterOnce.counted, produced.filter((p) => !p.badBecause).length);
     assert.equal(again.applied, 0);
     assert.deepEqual(counterDiff(afterOnce.counters, afterTwice.counters), []);
+  });
+});
+
+describe("npm run replay reads Lambda's on-failure messages", () => {
+  it("takes the shard and range from a Kinesis mapping's KinesisBatchInfo", () => {
+    // The shape Lambda sends to an SQS on-failure destination for a Kinesis event source mapping.
+    const body = JSON.stringify({
+      requestContext: { requestId: "c9b8fa9f-5a7f-4c1e-9c2d-3c5a1f0e1a11", functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:analytics-analyzer", condition: "RetryAttemptsExhausted", approximateInvokeCount: 11 },
+      responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: null },
+      version: "1.0",
+      timestamp: "2026-11-21T12:34:56.789Z",
+      KinesisBatchInfo: {
+        shardId: "shardId-000000000001",
+        startSequenceNumber: "49545115243490985018280067714973144582180062593244200961",
+        endSequenceNumber: "49545115243490985018280067714973144582180062593244200999",
+        approximateArrivalOfFirstRecord: "2026-11-21T12:30:00.000Z",
+        approximateArrivalOfLastRecord: "2026-11-21T12:30:01.000Z",
+        batchSize: 500,
+        streamArn: "arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events",
+      },
+    });
+    assert.deepEqual(letterOf(body), {
+      shardId: "shardId-000000000001",
+      startSequenceNumber: "49545115243490985018280067714973144582180062593244200961",
+      endSequenceNumber: "49545115243490985018280067714973144582180062593244200999",
+      batchSize: 500,
+    });
+    assert.throws(() => letterOf(JSON.stringify({ DDBStreamBatchInfo: {} })), /no KinesisBatchInfo; is this the analyzer's dead-letter queue\?/);
   });
 });
 
