@@ -57,8 +57,9 @@ export class AnalyzerFunction extends StreamConsumer {
           [ANALYZER_ENV.stateTable]: args.stateTableName,
         },
         statements: [
-          // GetItem only when a redelivery's failed condition comes back without the old image.
-          { Sid: "UpdateCounters", Effect: "Allow", Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"], Resource: args.tableArn },
+          // GetItem only when a redelivery's failed condition comes back without the old image;
+          // BatchGetItem only after a failed batch, to note where each failed counter stands.
+          { Sid: "UpdateCounters", Effect: "Allow", Action: ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], Resource: args.tableArn },
           {
             Sid: "KeepState",
             Effect: "Allow",

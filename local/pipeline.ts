@@ -320,7 +320,8 @@ async function replayAll(clients: LocalClients, streamName: string, letters: rea
   const reports: ReplayReport[] = [];
   for (const letter of letters) {
     if (letter.shardId === undefined || letter.startSequenceNumber === undefined || letter.endSequenceNumber === undefined) continue;
-    const range = { shardId: letter.shardId, startSequenceNumber: letter.startSequenceNumber, endSequenceNumber: letter.endSequenceNumber, batchSize: letter.batchSize };
+    // A local poller hands a batch to the function before it gives up on it: it always ran.
+    const range = { shardId: letter.shardId, startSequenceNumber: letter.startSequenceNumber, endSequenceNumber: letter.endSequenceNumber, batchSize: letter.batchSize, invocations: 1 };
     const records = await readRange(clients.kinesis, streamName, range);
     const report = await replayDeadLetter(range, records, deps);
     say(describeReplay(report));

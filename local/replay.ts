@@ -56,10 +56,18 @@ export async function readRange(kinesis: KinesisClient, streamName: string, rang
 /** One line per replayed letter: what came back, what was already there, what the stream had lost. */
 export function describeReplay(r: ReplayReport): string {
   const trimmed = r.trimmed ? `, ${r.trimmed} already trimmed from the stream (lost)` : "";
-  const ledger = r.ledger === "found" ? "per the analyzer's ledger" : "no ledger entry: every counter update applied";
+  const range = `${r.shardId} ${r.startSequenceNumber}…${r.endSequenceNumber}`;
+  if (r.ledger === "missing") {
+    return (
+      `NOT replayed ${range}: the batch ran, but the analyzer's ledger has no entry for it, so the counters may hold any part of it ` +
+      `(${r.recovered} records on the stream); left in the queue for an operator`
+    );
+  }
+  const ledger = r.ledger === "found" ? "per the analyzer's ledger" : "the batch never ran: every counter update applied";
+  const problems = [r.uncertain > 0 ? `${r.uncertain} counter(s) the ledger couldn't vouch for left alone` : "", r.failed - r.uncertain > 0 ? `${r.failed - r.uncertain} FAILED, run the replay again` : ""];
   return (
-    `replayed ${r.shardId} ${r.startSequenceNumber}…${r.endSequenceNumber}: ${r.recovered} records recovered (${r.counted} counted, ${r.rejected} rejected)${trimmed}; ` +
-    `${r.applied} counter updates applied, ${r.alreadyApplied} already in (${ledger})${r.failed > 0 ? `; ${r.failed} FAILED, run the replay again` : ""}`
+    `replayed ${range}: ${r.recovered} records recovered (${r.counted} counted, ${r.rejected} rejected)${trimmed}; ` +
+    `${r.applied} counter updates applied, ${r.alreadyApplied} already in (${ledger})${problems.filter(Boolean).map((p) => `; ${p}`).join("")}`
   );
 }
 
@@ -69,9 +77,15 @@ interface StackOutputs {
 
 /** Lambda's on-failure message for a Kinesis mapping: the batch's shard and sequence range. */
 export function letterOf(body: string): DeadLetterRange {
-  const info = (JSON.parse(body) as { KinesisBatchInfo?: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize?: number } }).KinesisBatchInfo;
+  const message = JSON.parse(body) as {
+    requestContext?: { approximateInvokeCount?: number };
+    KinesisBatchInfo?: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize?: number };
+  };
+  const info = message.KinesisBatchInfo;
   if (info === undefined) throw new Error("the message has no KinesisBatchInfo; is this the analyzer's dead-letter queue?");
-  return { shardId: info.shardId, startSequenceNumber: info.startSequenceNumber, endSequenceNumber: info.endSequenceNumber, batchSize: info.batchSize };
+  // Without a count, assume it ran: the replay then trusts only the ledger.
+  const invocations = message.requestContext?.approximateInvokeCount ?? 1;
+  return { shardId: info.shardId, startSequenceNumber: info.startSequenceNumber, endSequenceNumber: info.endSequenceNumber, batchSize: info.batchSize, invocations };
 }
 
 async function main(): Promise<void> {

@@ -155,7 +155,7 @@ for (const stack of ["dev", "prod"] as const) {
           ["ReadSourceStream", ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"], `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${stream.id}`],
           ["WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:analytics-analyzer-fn-logs-id:*`],
           ["ParkFailedBatches", ["sqs:SendMessage"], `arn:aws:sqs:${REGION}:${ACCOUNT}:analytics-analyzer-fn-dlq-id`],
-          ["UpdateCounters", ["dynamodb:UpdateItem", "dynamodb:GetItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table.id}`],
+          ["UpdateCounters", ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table.id}`],
           ["KeepState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${state.id}`],
           ["QuarantineRejects", ["s3:PutObject"], "arn:aws:s3:::analytics-quarantine-bucket-id/rejected/*"],
         ],

@@ -20,19 +20,68 @@ const catalog = fixtureCatalog("web");
 const rules = analyzerRules({ catalog, granularity: "minute" });
 const SHARD = "shardId-000000000003";
 
-/** A client whose writes to one counter always fail, as a hot or broken item would. */
-function failingOn(endpoint: string, pk: string): DynamoDBClient {
+/** A client whose writes to the counters named in `failing` fail (throttled, or a broken item); the set may change between attempts. */
+function failingOn(endpoint: string, failing: Set<string>): DynamoDBClient {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint, maxAttempts: 1 });
   client.middlewareStack.add(
     (next) => async (args) => {
       const input = args.input as { Key?: { pk?: { S?: string } }; UpdateExpression?: string };
-      if (input.UpdateExpression !== undefined && input.Key?.pk?.S === pk) throw Object.assign(new Error("injected: this item refuses writes"), { name: "InternalServerError" });
+      if (input.UpdateExpression !== undefined && failing.has(input.Key?.pk?.S ?? "")) throw Object.assign(new Error("injected: this item refuses writes"), { name: "ThrottlingException" });
       return next(args);
     },
-    { step: "initialize", name: "failOneItem" },
+    { step: "initialize", name: "failSomeItems" },
   );
   return client;
 }
+
+/** Tables on DynamoDB Local, 120 events on one shard, and the analyzer's dependencies over them. */
+async function scenario(seed: number) {
+  const env = await emulators();
+  const admin = env.clients.dynamo;
+  const table = `replay-${seed}-${Date.now()}`;
+  const state = `${table}-state`;
+  await createCounterTable(admin, table, { stream: false });
+  await createStateTable(admin, state);
+  const now = Date.parse("2026-11-21T12:00:00Z");
+  const produced = produce({ catalog, count: 120, seed, now, spanMs: 60_000, badRatio: 0.05 });
+  const records: BatchRecord[] = produced.map((p, i) => ({ shardId: SHARD, sequenceNumber: String(1000 + i * 3), data: p.data.toString("base64"), arrivalMs: now }));
+  const settings = { tableName: table, quarantineBucket: "q", mode: "exactly-once" as const, ttlDays: 16, stateTable: state };
+  const failing = new Set<string>();
+  const deps = (dynamo: DynamoDBClient) => ({
+    rules,
+    dynamo,
+    s3: capturedS3().client,
+    settings,
+    log: memoryLogger(),
+    gate: registryGate({ client: admin, tableName: state }),
+    ledger: stateLedger({ client: admin, tableName: state }),
+  });
+  const expected = truth(produced, catalog);
+  const exact = async () => {
+    const got = await scanCounters(admin, table);
+    return counterDiff(expected.counters, got.counters).length === 0 && got.counted === produced.filter((p) => !p.badBecause).length;
+  };
+  return { admin, records, failing, healthy: deps(admin), broken: deps(failingOn(env.dynamoEndpoint, failing)), settings, exact, table };
+}
+
+/** Delivers a batch as Lambda does until it gives up: retries from the reported record; returns the last attempt's batch. */
+async function untilDeadLettered(batch: BatchRecord[], deps: Parameters<typeof processBatch>[1], attempts: number, between?: (attempt: number) => void): Promise<BatchRecord[]> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    between?.(attempt);
+    const from = (await processBatch(batch, deps)).batchItemFailures[0]?.itemIdentifier;
+    assert.ok(from !== undefined, "the batch must keep failing");
+    if (attempt < attempts - 1) batch = batch.slice(batch.findIndex((r) => r.sequenceNumber === from));
+  }
+  return batch;
+}
+
+const letterFor = (batch: BatchRecord[], invocations = 3) => ({
+  shardId: SHARD,
+  startSequenceNumber: batch[0].sequenceNumber,
+  endSequenceNumber: batch[batch.length - 1].sequenceNumber,
+  batchSize: batch.length,
+  invocations,
+});
 
 describe("dead letters replayed exactly once (issue 8, item 9)", function () {
   this.timeout(120_000);
@@ -40,53 +89,67 @@ describe("dead letters replayed exactly once (issue 8, item 9)", function () {
   it("applies only what the failed batch left unapplied, after later batches moved the marks, and a second replay adds nothing", async () => {
     // Prepare: a batch whose per-platform donation counter fails on every retry, so Lambda gives
     // up on it and moves on; a later batch then moves every item's high-water mark past it.
-    const env = await emulators();
-    const admin = env.clients.dynamo;
-    const table = `replay-${Date.now()}`;
-    const state = `${table}-state`;
-    await createCounterTable(admin, table, { stream: false });
-    await createStateTable(admin, state);
-    const now = Date.parse("2026-11-21T12:00:00Z");
-    const produced = produce({ catalog, count: 120, seed: 9, now, spanMs: 60_000, badRatio: 0.05 });
-    const records: BatchRecord[] = produced.map((p, i) => ({ shardId: SHARD, sequenceNumber: String(1000 + i * 3), data: p.data.toString("base64"), arrivalMs: now }));
-    const settings = { tableName: table, quarantineBucket: "q", mode: "exactly-once" as const, ttlDays: 16, stateTable: state };
-    const deps = (dynamo: DynamoDBClient) => ({
-      rules,
-      dynamo,
-      s3: capturedS3().client,
-      settings,
-      log: memoryLogger(),
-      gate: registryGate({ client: admin, tableName: state }),
-      ledger: stateLedger({ client: admin, tableName: state }),
-    });
-    const broken = deps(failingOn(env.dynamoEndpoint, "donations#platform=Web"));
-    const first = records.slice(0, 60);
-    const later = records.slice(60);
-    // Act: the first delivery, then retries from the reported record until Lambda gives up.
-    let batch = first;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const result = await processBatch(batch, broken);
-      const from = result.batchItemFailures[0]?.itemIdentifier;
-      assert.ok(from !== undefined, "the batch must keep failing");
-      batch = batch.slice(batch.findIndex((r) => r.sequenceNumber === from));
-    }
-    const letter = { shardId: SHARD, startSequenceNumber: batch[0].sequenceNumber, endSequenceNumber: batch[batch.length - 1].sequenceNumber, batchSize: batch.length };
-    assert.deepEqual((await processBatch(later, deps(admin))).batchItemFailures, []);
-    const before = await scanCounters(admin, table);
-    const expected = truth(produced, catalog);
-    assert.ok(counterDiff(expected.counters, before.counters).length > 0, "the dead letter must have left counters short");
+    const s = await scenario(9);
+    s.failing.add("donations#platform=Web");
+    const batch = await untilDeadLettered(s.records.slice(0, 60), s.broken, 3);
+    assert.deepEqual((await processBatch(s.records.slice(60), s.healthy)).batchItemFailures, []);
+    assert.equal(await s.exact(), false, "the dead letter must have left counters short");
     // Act: replay, twice.
-    const replay = await replayDeadLetter(letter, batch, { ...deps(admin), settings });
-    const afterOnce = await scanCounters(admin, table);
-    const again = await replayDeadLetter(letter, batch, { ...deps(admin), settings });
-    const afterTwice = await scanCounters(admin, table);
+    const once = await replayDeadLetter(letterFor(batch), batch, s.healthy);
+    const exactOnce = await s.exact();
+    const twice = await replayDeadLetter(letterFor(batch), batch, s.healthy);
     // Assess: exact after one replay, unchanged by the second.
-    assert.equal(replay.ledger, "found");
-    assert.ok(replay.applied >= 1 && replay.failed === 0, JSON.stringify(replay));
-    assert.deepEqual(counterDiff(expected.counters, afterOnce.counters), []);
-    assert.equal(afterOnce.counted, produced.filter((p) => !p.badBecause).length);
-    assert.equal(again.applied, 0);
-    assert.deepEqual(counterDiff(afterOnce.counters, afterTwice.counters), []);
+    assert.equal(once.ledger, "found");
+    assert.ok(once.applied >= 1 && once.failed === 0, JSON.stringify(once));
+    assert.ok(exactOnce);
+    assert.equal(twice.applied, 0);
+    assert.ok(await s.exact());
+  });
+
+  it("finds the shard's entry still unfiled when no later batch came, and an entry whose range only overlaps the letter's", async () => {
+    // Prepare: the first attempt fails on the donations total and files its entry from the
+    // batch's first record; the retry dies before it writes anything, and Lambda gives up on
+    // the retried range, which starts later than the entry.
+    const s = await scenario(10);
+    s.failing.add("donations");
+    const first = s.records.slice(0, 60);
+    const from = (await processBatch(first, s.broken)).batchItemFailures[0].itemIdentifier;
+    const retried = first.slice(first.findIndex((r) => r.sequenceNumber === from));
+    assert.notEqual(retried[0].sequenceNumber, first[0].sequenceNumber);
+    // Act: replayed before any later batch has filed the entry.
+    const report = await replayDeadLetter(letterFor(retried), retried, s.healthy);
+    // Assess
+    assert.equal(report.ledger, "found");
+    assert.equal(report.failed, 0, JSON.stringify(report));
+    assert.deepEqual((await processBatch(s.records.slice(60), s.healthy)).batchItemFailures, []);
+    assert.ok(await s.exact());
+  });
+
+  it("doesn't add again what an earlier attempt applied when a later attempt's first write to it fails", async () => {
+    // Prepare: attempt 1 applies the page-view counters and fails on donations; attempt 2 is
+    // throttled on a page-view counter it already holds. Its ledger must not list those records.
+    const s = await scenario(12);
+    s.failing.add("donations");
+    const batch = await untilDeadLettered(s.records.slice(0, 60), s.broken, 2, (attempt) => attempt === 1 && s.failing.add("pageViews"));
+    s.failing.clear();
+    assert.deepEqual((await processBatch(s.records.slice(60), s.healthy)).batchItemFailures, []);
+    // Act
+    const report = await replayDeadLetter(letterFor(batch), batch, s.healthy);
+    // Assess
+    assert.equal(report.failed, 0, JSON.stringify(report));
+    assert.ok(await s.exact());
+  });
+
+  it("refuses a letter for a batch that ran when the ledger has no entry, and applies one that never ran", async () => {
+    const s = await scenario(13);
+    const batch = s.records.slice(0, 60);
+    const ran = await replayDeadLetter(letterFor(batch, 2), batch, s.healthy);
+    assert.deepEqual([ran.ledger, ran.applied], ["missing", 0]);
+    assert.ok(ran.failed > 0);
+    const neverRan = await replayDeadLetter(letterFor(batch, 0), batch, s.healthy);
+    assert.deepEqual([neverRan.ledger, neverRan.failed], ["never-ran", 0]);
+    assert.deepEqual((await processBatch(s.records.slice(60), s.healthy)).batchItemFailures, []);
+    assert.ok(await s.exact());
   });
 });
 
@@ -113,6 +176,7 @@ describe("npm run replay reads Lambda's on-failure messages", () => {
       startSequenceNumber: "49545115243490985018280067714973144582180062593244200961",
       endSequenceNumber: "49545115243490985018280067714973144582180062593244200999",
       batchSize: 500,
+      invocations: 11,
     });
     assert.throws(() => letterOf(JSON.stringify({ DDBStreamBatchInfo: {} })), /no KinesisBatchInfo; is this the analyzer's dead-letter queue\?/);
   });

@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -23,6 +24,8 @@ export interface ApplyOptions {
   readonly ttlDays: number;
   /** The clock stamped on each item as its last change. @default Date.now */
   readonly now?: () => number;
+  /** True when no further update should start (the invocation is about to time out). */
+  readonly shouldStop?: () => boolean;
   /** Updates in flight at once. @default 16 */
   readonly concurrency?: number;
 }
@@ -150,9 +153,42 @@ export async function applyUpdates(updates: readonly CounterUpdate[], options: A
   const worker = async () => {
     while (next < updates.length) {
       const i = next++;
-      outcomes[i] = await applyUpdate(updates[i], options);
+      const update = updates[i];
+      // Not started: reported unapplied, so the batch fails in order instead of timing out midway.
+      if (options.shouldStop?.()) outcomes[i] = { update, requests: 0, applied: 0, firstUnapplied: update.seqs[0], error: new Error("not started: the invocation is running out of time") };
+      else outcomes[i] = await applyUpdate(update, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, updates.length) }, worker));
   return outcomes;
+}
+
+/**
+ * Where each failed update's item really stands: the first of its records above the item's mark
+ * for the shard, read consistently after the batch (one BatchGetItem per 100 items). A failed
+ * request may still have been applied, and an earlier attempt may have applied the item already,
+ * so the record a failure reports is not enough for a replay. Undefined for an item whose mark
+ * couldn't be read: a replay must not guess it.
+ */
+export async function unappliedFrom(failed: readonly CounterUpdate[], options: { client: DynamoDBClient; tableName: string }): Promise<(string | undefined)[]> {
+  const result: (string | undefined)[] = new Array(failed.length).fill(undefined);
+  for (let start = 0; start < failed.length; start += 100) {
+    const chunk = failed.slice(start, start + 100);
+    const key = (u: CounterUpdate) => ({ [COUNTER_TABLE.partitionKey]: { S: u.pk }, [COUNTER_TABLE.sortKey]: { S: u.sk } });
+    let read;
+    try {
+      read = await options.client.send(new BatchGetItemCommand({ RequestItems: { [options.tableName]: { Keys: chunk.map(key), ConsistentRead: true } } }));
+    } catch {
+      continue;
+    }
+    if (Object.keys(read.UnprocessedKeys ?? {}).length > 0) continue;
+    const items = new Map((read.Responses?.[options.tableName] ?? []).map((item) => [`${item[COUNTER_TABLE.partitionKey]?.S}\u0000${item[COUNTER_TABLE.sortKey]?.S}`, item]));
+    chunk.forEach((u, i) => {
+      const mark = items.get(`${u.pk}\u0000${u.sk}`)?.[markAttribute(u.shardId)]?.S;
+      const first = mark === undefined ? u.seqs[0] : u.seqs.find((seq) => toMark(seq) > mark);
+      // Every record in: nothing of this item is missing after all.
+      result[start + i] = first ?? "";
+    });
+  }
+  return result;
 }

@@ -3,11 +3,15 @@ import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand,
 import { toMark } from "../../catalog/item";
 import { deadLetterKey, STATE, STATE_TABLE, unappliedKey } from "../../catalog/state";
 
-/** One counter item a failed batch did not fully apply: its records from `from` on are missing. */
+/**
+ * One counter item a failed batch did not fully apply: its records from `from` on are missing,
+ * as read from the item's mark after the batch. `from` is absent when the mark couldn't be read:
+ * a replay then refuses the item rather than guess.
+ */
 export interface PendingUpdate {
   readonly pk: string;
   readonly sk: string;
-  readonly from: string;
+  readonly from?: string;
 }
 
 /**

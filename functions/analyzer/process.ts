@@ -4,8 +4,8 @@ import type { KinesisStreamHandler } from "aws-lambda";
 import { toMark } from "../../catalog/item";
 import type { AnalyzerRules } from "../../catalog/rules";
 import { isTransient, type Logger, withFields } from "../shared/log";
-import { type BatchRecord, planBatch, toBatchRecords } from "./aggregate";
-import { applyUpdates } from "./counters";
+import { type BatchRecord, type CounterUpdate, planBatch, toBatchRecords } from "./aggregate";
+import { applyUpdates, unappliedFrom } from "./counters";
 import { memoryGate } from "./decode";
 import type { Ledger, PendingUpdate, Unapplied } from "./ledger";
 import { quarantine } from "./quarantine";
@@ -22,12 +22,21 @@ export interface AnalyzerDeps {
   readonly gate?: RegistryGate;
   /** Where a failed batch records what it left unapplied, so a dead letter can be replayed exactly once. */
   readonly ledger?: Ledger;
+  /** Time left in the invocation: no update starts in its last stretch, so the ledger is always written. */
+  readonly remainingMs?: () => number;
 }
+
+/** Kept free at the end of an invocation for the updates in flight and the ledger. */
+const RESERVE_MS = 5_000;
 
 /** The analyzer's Lambda handler over its dependencies; every log entry carries the request id. */
 export function createAnalyzerHandler(deps: AnalyzerDeps): KinesisStreamHandler {
   return async (event, context) => {
-    const result = await processBatch(toBatchRecords(event), { ...deps, log: withFields(deps.log, { requestId: context.awsRequestId }) });
+    const result = await processBatch(toBatchRecords(event), {
+      ...deps,
+      log: withFields(deps.log, { requestId: context.awsRequestId }),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
     return { batchItemFailures: result.batchItemFailures };
   };
 }
@@ -85,15 +94,26 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
     quarantineFrom = plan.rejections[0].sequenceNumber;
     failed.push(quarantineFrom);
   }
-  const outcomes = await applyUpdates(plan.updates, { client: deps.dynamo, tableName: settings.tableName, mode: settings.mode, ttlDays: settings.ttlDays });
+  const outcomes = await applyUpdates(plan.updates, {
+    client: deps.dynamo,
+    tableName: settings.tableName,
+    mode: settings.mode,
+    ttlDays: settings.ttlDays,
+    shouldStop: deps.remainingMs === undefined ? undefined : () => deps.remainingMs!() < RESERVE_MS,
+  });
   let writeRequests = 0;
-  const pending: PendingUpdate[] = [];
+  const failedUpdates: CounterUpdate[] = [];
   for (const o of outcomes) {
     writeRequests += o.requests;
     if (o.firstUnapplied === undefined) continue;
     failed.push(o.firstUnapplied);
-    pending.push({ pk: o.update.pk, sk: o.update.sk, from: o.firstUnapplied });
+    failedUpdates.push(o.update);
     log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.sk, error: String(o.error), transient: isTransient(o.error) });
+  }
+  let pending: PendingUpdate[] = [];
+  if (failedUpdates.length > 0 && deps.ledger !== undefined) {
+    const from = await unappliedFrom(failedUpdates, { client: deps.dynamo, tableName: settings.tableName });
+    pending = failedUpdates.flatMap((u, i) => (from[i] === "" ? [] : [{ pk: u.pk, sk: u.sk, ...(from[i] === undefined ? {} : { from: from[i] }) }]));
   }
   const batchItemFailures: { itemIdentifier: string }[] = [];
   if (failed.length > 0) {

@@ -1,4 +1,4 @@
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, ScanCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { toMark } from "../../catalog/item";
 import type { AnalyzerRules } from "../../catalog/rules";
@@ -18,6 +18,11 @@ export interface DeadLetterRange {
   readonly endSequenceNumber: string;
   /** Records in the range, when the message says. */
   readonly batchSize?: number;
+  /**
+   * How often Lambda invoked the function with the range (the message's approximateInvokeCount).
+   * 0 means it never ran (it aged out unread), so nothing of it can be in the counters.
+   */
+  readonly invocations: number;
 }
 
 export interface ReplayReport {
@@ -30,13 +35,19 @@ export interface ReplayReport {
   readonly trimmed?: number;
   readonly counted: number;
   readonly rejected: number;
-  /** What the ledger said the failed batch had left unapplied; "unknown" when it held no entry. */
-  readonly ledger: "found" | "unknown";
+  /**
+   * "found": the ledger said what the failed batch left unapplied. "never-ran": no entry, and the
+   * batch was never invoked, so all of it was missing. "missing": no entry for a batch that ran;
+   * nothing is applied, since the counters may hold part of it.
+   */
+  readonly ledger: "found" | "never-ran" | "missing";
   /** Counter updates applied now, and those found applied already (by the batch, or an earlier replay). */
   readonly applied: number;
   readonly alreadyApplied: number;
-  /** Updates that failed: run the replay again. */
+  /** Updates that failed (run the replay again) or that the ledger can't vouch for (see `ledger`). */
   readonly failed: number;
+  /** Counter items the ledger lists without their mark: refused, for an operator to look at. */
+  readonly uncertain: number;
 }
 
 export interface ReplayDeps {
@@ -54,41 +65,66 @@ export interface ReplayDeps {
  */
 export const replayShard = (letter: DeadLetterRange): string => `replay-${letter.shardId}-${letter.startSequenceNumber}`;
 
-/** The ledger's entry for a dead letter: filed as a dead letter, or still the shard's unapplied one. */
+/**
+ * The ledger's entry for a dead letter: one filed for its shard whose range overlaps the letter's
+ * (filed under the failed batch's first record, which is the letter's start unless the last
+ * attempt died before writing the ledger), or the shard's unapplied one when no later batch has
+ * filed it yet. A Scan of the filed entries: the replay is a rare operator's tool.
+ */
 export async function findEntry(client: DynamoDBClient, tableName: string, letter: DeadLetterRange): Promise<{ key: string; entry: Unapplied } | undefined> {
-  const overlaps = (e: Unapplied) => toMark(e.from) <= toMark(letter.endSequenceNumber) && toMark(e.to) >= toMark(letter.startSequenceNumber);
-  for (const key of [deadLetterKey(letter.shardId, letter.startSequenceNumber), unappliedKey(letter.shardId)]) {
-    const got = await client.send(new GetItemCommand({ TableName: tableName, Key: { [STATE_TABLE.partitionKey]: { S: key } }, ConsistentRead: true }));
-    const body = got.Item?.[STATE.body]?.B;
-    if (body === undefined) continue;
+  const overlaps = (e: Unapplied) => e.shardId === letter.shardId && toMark(e.from) <= toMark(letter.endSequenceNumber) && toMark(e.to) >= toMark(letter.startSequenceNumber);
+  const candidates: { key: string; body: Uint8Array }[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: "begins_with(#pk, :filed) OR #pk = :unapplied",
+        ExpressionAttributeNames: { "#pk": STATE_TABLE.partitionKey },
+        ExpressionAttributeValues: { ":filed": { S: deadLetterKey(letter.shardId, "") }, ":unapplied": { S: unappliedKey(letter.shardId) } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const body = item[STATE.body]?.B;
+      if (body !== undefined) candidates.push({ key: item[STATE_TABLE.partitionKey]?.S ?? "", body });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  for (const { key, body } of candidates) {
     const entry = decodeEntry(body);
-    if (entry.shardId === letter.shardId && overlaps(entry)) return { key, entry };
+    if (overlaps(entry)) return { key, entry };
   }
   return undefined;
 }
 
-/** Keeps, of each update, only the records the ledger says its item lacks. */
-function unappliedOnly(updates: readonly CounterUpdate[], entry: Unapplied | undefined): CounterUpdate[] {
-  if (entry === undefined) return [...updates];
-  const pending = new Map(entry.pending.map((p) => [`${p.pk}\u0000${p.sk}`, toMark(p.from)]));
+/** Keeps, of each update, only the records the ledger says its item lacks; counts the items it can't vouch for. */
+function unappliedOnly(updates: readonly CounterUpdate[], entry: Unapplied): { kept: CounterUpdate[]; uncertain: number } {
+  const pending = new Map(entry.pending.map((p) => [`${p.pk}\u0000${p.sk}`, p.from === undefined ? null : toMark(p.from)]));
   const kept: CounterUpdate[] = [];
+  let uncertain = 0;
   for (const u of updates) {
     const from = pending.get(`${u.pk}\u0000${u.sk}`);
     if (from === undefined) continue;
+    if (from === null) {
+      uncertain += 1;
+      continue;
+    }
     const keep = u.seqs.map((seq) => toMark(seq) >= from);
     const seqs = u.seqs.filter((_, i) => keep[i]);
     if (seqs.length === 0) continue;
     const sums = u.sums.filter((_, i) => keep[i]);
     kept.push({ ...u, seqs, sums, count: seqs.length, sum: sums.reduce((a, b) => a + b, 0n) });
   }
-  return kept;
+  return { kept, uncertain };
 }
 
 /**
  * Applies a dead-lettered range exactly once. The records are read back from the stream by the
  * caller and judged as on their first delivery (by arrival time). With the ledger's entry, only
- * the updates it lists are applied, each from its first missing record; without one (the batch
- * never ran, e.g. it aged out), everything is. Each update is conditioned on the letter's own
+ * the updates it lists are applied, each from its first missing record; without one, everything
+ * is if the batch never ran (it aged out unread), and nothing if it ran. Each update is conditioned on the letter's own
  * mark, so running the replay twice adds nothing the second time. The entry is kept, stamped
  * with when it was replayed.
  */
@@ -105,14 +141,21 @@ export async function replayDeadLetter(letter: DeadLetterRange, records: readonl
     await deps.gate.decide(plan.undecided);
     plan = planBatch(asReplay, deps.rules, gate);
   }
+  const ledger: ReplayReport["ledger"] = found !== undefined ? "found" : letter.invocations === 0 ? "never-ran" : "missing";
+  const report = { shardId: letter.shardId, startSequenceNumber: letter.startSequenceNumber, endSequenceNumber: letter.endSequenceNumber, recovered: inRange.length, ledger };
+  const trimmed = letter.batchSize === undefined ? {} : { trimmed: Math.max(0, letter.batchSize - inRange.length) };
+  if (ledger === "missing") {
+    // The batch ran, and the counters may hold any part of it: applying all of it could count twice.
+    return { ...report, ...trimmed, counted: plan.counted, rejected: plan.rejections.length, applied: 0, alreadyApplied: 0, failed: plan.updates.length, uncertain: plan.updates.length };
+  }
   const quarantineFrom = found === undefined ? letter.startSequenceNumber : found.entry.quarantineFrom;
   if (quarantineFrom !== undefined) {
     const rejects = plan.rejections.filter((r) => toMark(r.sequenceNumber) >= toMark(quarantineFrom)).map((r) => ({ ...r, shardId: letter.shardId }));
     await quarantine(deps.s3, deps.settings.quarantineBucket, rejects);
   }
-  const updates = unappliedOnly(plan.updates, found?.entry);
+  const { kept: updates, uncertain } = found === undefined ? { kept: plan.updates, uncertain: 0 } : unappliedOnly(plan.updates, found.entry);
   const outcomes = await applyUpdates(updates, { client: deps.dynamo, tableName: deps.settings.tableName, mode: "exactly-once", ttlDays: deps.settings.ttlDays });
-  const failed = outcomes.filter((o) => o.firstUnapplied !== undefined).length;
+  const failed = outcomes.filter((o) => o.firstUnapplied !== undefined).length + uncertain;
   const applied = outcomes.filter((o) => o.firstUnapplied === undefined && o.applied > 0).length;
   if (failed === 0 && found !== undefined) {
     // Kept, not deleted: a second replay must find the same list, or it would apply everything.
@@ -121,22 +164,21 @@ export async function replayDeadLetter(letter: DeadLetterRange, records: readonl
         TableName: deps.settings.stateTable,
         Key: { [STATE_TABLE.partitionKey]: { S: found.key } },
         UpdateExpression: "SET #r = :now",
-        ExpressionAttributeNames: { "#r": STATE.replayedAt },
+        // Only on the entry itself: never an empty item where the analyzer has since moved it.
+        ConditionExpression: "attribute_exists(#body)",
+        ExpressionAttributeNames: { "#r": STATE.replayedAt, "#body": STATE.body },
         ExpressionAttributeValues: { ":now": { S: new Date().toISOString() } },
       }),
     );
   }
   return {
-    shardId: letter.shardId,
-    startSequenceNumber: letter.startSequenceNumber,
-    endSequenceNumber: letter.endSequenceNumber,
-    recovered: inRange.length,
-    ...(letter.batchSize === undefined ? {} : { trimmed: Math.max(0, letter.batchSize - inRange.length) }),
+    ...report,
+    ...trimmed,
     counted: plan.counted,
     rejected: plan.rejections.length,
-    ledger: found === undefined ? "unknown" : "found",
     applied,
-    alreadyApplied: outcomes.length - applied - failed,
+    alreadyApplied: outcomes.length - applied - (failed - uncertain),
     failed,
+    uncertain,
   };
 }
