@@ -172,8 +172,14 @@ export const describeSeries = (name: string, e: SeriesEstimate): string =>
 
 /** Decimal places a sum may declare: more would leave too few digits for the amounts themselves. */
 export const MAX_SUM_DECIMALS = 12;
-/** A cap on distinct values above this is no bound at all for a chart or a bill. */
-export const MAX_DIMENSION_VALUES = 1000;
+/**
+ * A cap on distinct values above this is no bound at all for a chart or a bill; and the kept
+ * values live in one state-table item, which must stay under DynamoDB's 400 KB: 300 values of
+ * at most CAPPED_VALUE_LENGTH characters (3 bytes each at worst) take 230 KB.
+ */
+export const MAX_DIMENSION_VALUES = 300;
+/** The longest value a capped dimension keeps; a longer one is counted under (other). */
+export const CAPPED_VALUE_LENGTH = 256;
 
 function dimensionProblems(at: string, def: DimensionDef | undefined): string[] {
   if (def === undefined || typeof def !== "object" || (def.values === undefined) === (def.maxValues === undefined)) {

@@ -59,7 +59,7 @@ describe("the catalog", () => {
     ["an empty event type", withMetrics({ a: { event: "", label: "A" } }), /metric "a": event must be a non-empty event type/],
     ["an empty label", withMetrics({ a: { event: "a", label: "" } }), /metric "a": label must be non-empty/],
     ["an unbounded dimension", withMetrics({ a: { event: "a", label: "A", dimensions: { p: {} as DimensionDef } } }), /metric "a" dimension "p": declare either its allowed values/],
-    ["a cap of zero", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { maxValues: 0 } } } }), /metric "a" dimension "p": maxValues 0 must be a whole number from 1 to 1000/],
+    ["a cap of zero", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { maxValues: 0 } } } }), /metric "a" dimension "p": maxValues 0 must be a whole number from 1 to 300/],
     ["a reserved allowed value", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { values: ["x", "(other)"] } } } }), /allowed value "\(other\)" must be 1-1024 characters and not/],
     ["an allowed value listed twice", withMetrics({ a: { event: "a", label: "A", dimensions: { p: { values: ["x", "x"] } } } }), /metric "a" dimension "p": an allowed value is listed twice/],
     ["decimals without a sum", withMetrics({ a: { event: "a", label: "A", sumDecimals: 2 } }), /metric "a": sumDecimals 2 must be a whole number from 0 to 12, on a metric with a sum/],

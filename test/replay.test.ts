@@ -208,3 +208,25 @@ describe("books that check the table, not the plan (issue 8, item 12)", () => {
     assert.ok(books.booksProblems.some((p) => /donations 2026-11-21T12:00:00.000Z: its split adds up to 1, its total is 3/.test(p)), books.booksProblems.join("\n"));
   });
 });
+
+describe("capped dimensions decided alike by every container (issue 8, item 7)", function () {
+  this.timeout(60_000);
+
+  it("keeps the first values up to the cap across two containers, and both decide every value the same way", async () => {
+    // Prepare: two containers' gates over one state table; shop's refunds.cause keeps 5 values.
+    const env = await emulators();
+    const state = `registry-${Date.now()}`;
+    await createStateTable(env.clients.dynamo, state);
+    const one = registryGate({ client: env.clients.dynamo, tableName: state });
+    const two = registryGate({ client: env.clients.dynamo, tableName: state });
+    const ask = (values: string[]) => values.map((value) => ({ metric: "refunds", field: "cause", value, maxValues: 5 }));
+    // Act: each container sees new values in its own order.
+    await one.decide(ask(["a", "b", "c"]));
+    await two.decide(ask(["d", "a", "e", "f", "g"]));
+    await one.decide(ask(["h", "e"]));
+    // Assess: the first five distinct values are kept, whichever container saw them first.
+    const decisions = (gate: typeof one) => ["a", "b", "c", "d", "e", "f", "g", "h"].map((v) => gate.admitted("refunds", "cause", v, 5));
+    assert.deepEqual(decisions(one), [true, true, true, true, true, false, false, false]);
+    assert.deepEqual(decisions(two), decisions(one));
+  });
+});

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { MAX_UNITS, toUnits } from "../../catalog/decimal";
-import { WINDOWS } from "../../catalog/limits";
+import { CAPPED_VALUE_LENGTH, WINDOWS } from "../../catalog/limits";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
 import { MISSING_VALUE, OVERFLOW_VALUE, type RejectReason } from "../../catalog/schema";
 
@@ -143,14 +143,16 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 /**
  * The value a counter is kept under for one dimension of an event: the event's own when it is
  * allowed (or within the cap), MISSING_VALUE when the event lacks it, OVERFLOW_VALUE otherwise:
- * not a string, over CloudWatch's 1,024 characters, not well-formed UTF-16 (DynamoDB refuses
- * lone surrogates), one of the two reserved values, or past the bound.
+ * not a string, over CloudWatch's 1,024 characters (256 for a capped dimension, whose kept values
+ * share one item), not well-formed UTF-16 (DynamoDB refuses lone surrogates), one of the two
+ * reserved values, or past the bound.
  */
 function dimensionValue(rule: CounterRule, i: number, raw: unknown, gate: DimensionGate, undecided: Undecided[]): string {
   if (raw === undefined || raw === null || raw === "") return MISSING_VALUE;
   if (typeof raw !== "string" || raw.length > 1024 || LONE_SURROGATE.test(raw) || raw === MISSING_VALUE || raw === OVERFLOW_VALUE) return OVERFLOW_VALUE;
   const bound = rule.bounds[i];
   if ("values" in bound) return bound.values.has(raw) ? raw : OVERFLOW_VALUE;
+  if (raw.length > CAPPED_VALUE_LENGTH) return OVERFLOW_VALUE;
   const admitted = gate.admitted(rule.metric, rule.dimensions[i], raw, bound.maxValues);
   if (admitted === undefined) undecided.push({ metric: rule.metric, field: rule.dimensions[i], value: raw, maxValues: bound.maxValues });
   return admitted === false ? OVERFLOW_VALUE : raw;

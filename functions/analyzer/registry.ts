@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { keptValuesKey, STATE, STATE_TABLE } from "../../catalog/state";
 import type { DimensionGate, Undecided } from "./decode";
 
@@ -50,8 +50,18 @@ export function registryGate(options: { client: DynamoDBClient; tableName: strin
           for (const v of result.Attributes?.[STATE.values]?.SS ?? [u.value]) e.kept.add(v);
           e.full = e.kept.size >= u.maxValues;
         } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException) && (error as Error)?.name !== "ConditionalCheckFailedException") throw error;
-          for (const v of (error as ConditionalCheckFailedException).Item?.[STATE.values]?.SS ?? []) e.kept.add(v);
+          const name = (error as Error)?.name;
+          // The set can't grow past DynamoDB's 400 KB item: that is as full as the cap (the catalog check keeps caps well below it).
+          const tooBig = name === "ValidationException" && /item size/i.test(String((error as Error).message));
+          if (name !== "ConditionalCheckFailedException" && !tooBig) throw error;
+          let kept = (error as ConditionalCheckFailedException).Item?.[STATE.values]?.SS;
+          if (kept === undefined) {
+            // The old image didn't come back: read the set, so this container decides as every other does.
+            requests += 1;
+            const read = await options.client.send(new GetItemCommand({ TableName: options.tableName, Key: { [STATE_TABLE.partitionKey]: { S: keptValuesKey(u.metric, u.field) } }, ConsistentRead: true }));
+            kept = read.Item?.[STATE.values]?.SS ?? [];
+          }
+          for (const v of kept) e.kept.add(v);
           e.full = true;
         }
       }
