@@ -70,6 +70,8 @@ export class Reconciler extends pulumi.ComponentResource {
         memoryMb: args.memoryMb,
         timeoutSeconds,
         logRetentionDays: args.logRetentionDays,
+        // One run at a time: EventBridge delivers at least once, and two overlapping runs would both correct.
+        reservedConcurrentExecutions: 1,
         environment: {
           [RECONCILER_ENV.tableName]: args.tableName,
           [RECONCILER_ENV.granularity]: args.granularity,

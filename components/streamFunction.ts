@@ -21,6 +21,8 @@ export interface FunctionArgs {
   readonly timeoutSeconds?: number;
   /** @default 14 */
   readonly logRetentionDays?: number;
+  /** Runs at once at most; taken from the account's pool. @default unreserved */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export interface DeclaredFunction {
@@ -69,6 +71,7 @@ export function declareFunction(
       timeout: args.timeoutSeconds ?? 60,
       environment: { variables: { ...args.environment } },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      ...(args.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: args.reservedConcurrentExecutions }),
     },
     { parent, dependsOn: [policy] },
   );

@@ -248,12 +248,14 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     lookbackHours: int("reconcileLookbackHours", 1, MAX_LOOKBACK_HOURS, " (GetMetricData may show datapoints older than a day late)"),
     settleMinutes: int("reconcileSettleMinutes", 1, 720),
   };
-  // Every bucket must be checked by at least one run between settling and leaving the lookback.
-  const reconcileSpan = GRANULARITY_SECONDS[granularity] / 60 + reconcile.settleMinutes + reconcile.everyMinutes;
+  // Every bucket must be checked by at least one run between settling and leaving the lookback, and
+  // the forwarder may deliver a change as late as maximumRecordAgeSeconds after it was made: a
+  // bucket must stay in the lookback that long, or a late resend would never be corrected.
+  const reconcileSpan = GRANULARITY_SECONDS[granularity] / 60 + reconcile.settleMinutes + reconcile.everyMinutes + Math.ceil(maximumRecordAgeSeconds / 60);
   if (reconcile.lookbackHours * 60 < reconcileSpan) {
     fail(
       "reconcileLookbackHours",
-      `is ${reconcile.lookbackHours}, shorter than a bucket + reconcileSettleMinutes + reconcileEveryMinutes (${reconcileSpan} min), so some buckets would never be reconciled`,
+      `is ${reconcile.lookbackHours}, shorter than a bucket + reconcileSettleMinutes + reconcileEveryMinutes + maximumRecordAgeSeconds (${reconcileSpan} min), so some buckets would never be reconciled, or not after a late delivery`,
       `pulumi config set reconcileLookbackHours ${Math.min(MAX_LOOKBACK_HOURS, Math.ceil(reconcileSpan / 60))}`,
     );
   }

@@ -424,7 +424,9 @@ describe("reconciler config", () => {
   });
 
   it("refuses a lookback some buckets would leave before any run checked them, naming the fix", () => {
-    rejects({ granularity: "hour", reconcileLookbackHours: 1 }, /reconcileLookbackHours is 1, shorter than a bucket \+ reconcileSettleMinutes \+ reconcileEveryMinutes \(85 min\).*Fix: pulumi config set reconcileLookbackHours 2/);
+    rejects({ granularity: "hour", reconcileLookbackHours: 1 }, /reconcileLookbackHours is 1, shorter than a bucket \+ reconcileSettleMinutes \+ reconcileEveryMinutes \+ maximumRecordAgeSeconds \(145 min\).*Fix: pulumi config set reconcileLookbackHours 3/);
+    // A forwarder allowed to deliver 6 hours late needs a lookback past that, or a late resend stays.
+    rejects({ maximumRecordAgeSeconds: 21_600, reconcileLookbackHours: 3 }, /reconcileLookbackHours is 3, .*\(386 min\).*Fix: pulumi config set reconcileLookbackHours 7/);
     rejects({ reconcileLookbackHours: 24 }, /reconcileLookbackHours is "24", must be a whole number from 1 to 23 \(GetMetricData may show datapoints older than a day late\)/);
   });
 

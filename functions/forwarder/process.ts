@@ -13,12 +13,24 @@ export interface ForwarderDeps {
   readonly now?: () => number;
   /** Where the forwarder notes how far each batch got, so a redelivered batch isn't sent twice. */
   readonly marks?: ForwardMarks;
+  /**
+   * Time left in the invocation. No call starts in its last seconds: the batch reports the rest
+   * as failed instead of timing out, since a timeout is a function error, which Lambda answers by
+   * splitting the batch, and the second half would start at a record no mark is kept under.
+   */
+  readonly remainingMs?: () => number;
 }
+
+const RESERVE_MS = 5_000;
 
 /** The forwarder's Lambda handler over its dependencies; every log entry carries the request id. */
 export function createForwarderHandler(deps: ForwarderDeps): DynamoDBStreamHandler {
   return async (event, context) => {
-    const result = await forwardBatch(event.Records, { ...deps, log: withFields(deps.log, { requestId: context.awsRequestId }) });
+    const result = await forwardBatch(event.Records, {
+      ...deps,
+      log: withFields(deps.log, { requestId: context.awsRequestId }),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
     return { batchItemFailures: result.batchItemFailures };
   };
 }
@@ -61,6 +73,11 @@ export async function forwardBatch(records: readonly DynamoDBRecord[], deps: For
   let calls = 0;
   let datums = 0;
   for (const chunk of chunks) {
+    if (deps.remainingMs !== undefined && deps.remainingMs() < RESERVE_MS) {
+      log("WARN", "out of time: the rest of the batch is left for the retry", { retryFrom: chunk.firstSequence });
+      log("INFO", "batch done", { records: records.length, calls, datums, skipped, failed: true });
+      return { batchItemFailures: [{ itemIdentifier: chunk.firstSequence }], calls, datums, skipped };
+    }
     try {
       calls += 1;
       await deps.cloudwatch.send(new PutMetricDataCommand({ Namespace: deps.rules.namespace, MetricData: chunk.datums }));
