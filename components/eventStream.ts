@@ -9,9 +9,10 @@ export interface EventStreamArgs {
   /** How long records stay replayable. @default 24 */
   readonly retentionHours?: number;
   /**
-   * Guard the stream and its retained records against deletion, like the table's deletion
-   * protection: Pulumi refuses to delete or replace it, and a resource policy denies
-   * `kinesis:DeleteStream` to everyone. @default false
+   * Guard the stream and its retained records against deletion, as the table's deletion
+   * protection guards the counters: Kinesis has no such flag, so Pulumi refuses to delete or
+   * replace the stream (`protect`), and a `pulumi destroy` that is forced leaves it in place
+   * (`retainOnDelete`). @default false
    */
   readonly protect?: boolean;
 }
@@ -42,21 +43,8 @@ export class EventStream extends pulumi.ComponentResource {
         encryptionType: "KMS",
         kmsKeyId: "alias/aws/kinesis",
       },
-      { parent: this, protect: args.protect ?? false },
+      { parent: this, protect: args.protect ?? false, retainOnDelete: args.protect ?? false },
     );
-    if (args.protect) {
-      new aws.kinesis.ResourcePolicy(
-        `${name}-deny-delete`,
-        {
-          resourceArn: stream.arn,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{ Sid: "DenyDeleteStream", Effect: "Deny", Principal: "*", Action: "kinesis:DeleteStream", Resource: stream.arn }],
-          }),
-        },
-        { parent: this },
-      );
-    }
     this.arn = stream.arn;
     this.name = stream.name;
     this.registerOutputs({ arn: this.arn, name: this.name });

@@ -28,6 +28,19 @@ describe("components refuse bad arguments up front", () => {
     assert.doesNotThrow(() => new AnalyzerFunction("b", { ...args, counterMode: "add", mapping: { ...mapping, parallelizationFactor: 4 } }));
   });
 
+  it("EventStream guards a protected stream against deletion and replacement (issue 8, item 10)", () => {
+    // Resource options never reach the mocks; a transformation sees them as the engine would.
+    const seen = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
+    const record: pulumi.ResourceTransformation = (a) => {
+      seen.set(a.name, { protect: a.opts.protect, retainOnDelete: a.opts.retainOnDelete });
+      return undefined;
+    };
+    new EventStream("kept", { protect: true }, { transformations: [record] });
+    new EventStream("plain", {}, { transformations: [record] });
+    assert.deepEqual(seen.get("kept-stream"), { protect: true, retainOnDelete: true });
+    assert.deepEqual(seen.get("plain-stream"), { protect: false, retainOnDelete: false });
+  });
+
   it("StreamFunction refuses infinite retries or record age", () => {
     const args = { code: functionArchive("forwarder", fixtureCatalog("web")), sourceArn: "x", sourceKind: "dynamodb" as const, statements: [] };
     assert.throws(() => new StreamFunction("f", { ...args, mapping: { ...mapping, maximumRetryAttempts: -1 } }), /must be finite/);

@@ -54,6 +54,14 @@ describe("forwarder: a redelivered batch is not sent twice (issue 8, item 6)", (
     assert.equal(cw.calls[0].input.MetricData?.[0].Value, 5);
   });
 
+  it("stops before the invocation times out and reports where the retry starts, so Lambda never splits a half-sent batch", async () => {
+    const records = batch();
+    const cw = capturedCloudWatch();
+    const result = await forwardBatch(records, { rules, cloudwatch: cw.client, log: memoryLogger(), marks: memoryMarks(), now: () => T0, remainingMs: () => 1_000 });
+    assert.equal(cw.calls.length, 0);
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: records[0].dynamodb!.SequenceNumber }]);
+  });
+
   it("subtracts decimal sums exactly (0.3 − 0.1 is 0.2, not 0.19999999999999998)", () => {
     const r = recordDatums(counterChange({ metric: "donations", bucket: BUCKET, count: 2, oldCount: 1, sum: 0.3, oldSum: 0.1 }), rules, T0);
     assert.equal(r.datums.find((d) => d.MetricName === "donationsAmount")?.Value, 0.2);

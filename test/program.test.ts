@@ -77,18 +77,6 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(state.inputs.deletionProtectionEnabled, stack === "prod");
     });
 
-    it("protects the prod stream from deletion, as the table and bucket are (issue 8, item 10)", () => {
-      const policies = m().ofType("aws:kinesis/resourcePolicy:ResourcePolicy");
-      if (stack === "dev") {
-        assert.equal(policies.length, 0);
-        return;
-      }
-      assert.equal(policies.length, 1);
-      const [deny] = json(policies[0].inputs.policy).Statement;
-      assert.deepEqual([deny.Effect, deny.Principal, deny.Action], ["Deny", "*", "kinesis:DeleteStream"]);
-      assert.equal(policies[0].inputs.resourceArn, `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${m().one(T.stream).id}`);
-    });
-
     it("maps the stream to the analyzer and the table stream to the forwarder, each failing into its own DLQ", () => {
       const analyzer = m().one(T.mapping, "analyzer");
       const forwarder = m().one(T.mapping, "forwarder");
