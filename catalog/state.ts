@@ -31,3 +31,7 @@ export const forwardedKey = (eventId: string): string => `forwarded#${eventId}`;
 export const unappliedKey = (shardId: string): string => `unapplied#${shardId}`;
 export const deadLetterKey = (shardId: string, firstSequence: string): string => `deadletter#${shardId}#${firstSequence}`;
 export const DEAD_LETTER_PREFIX = "deadletter#";
+
+/** The state items each function may touch, as IAM's `dynamodb:LeadingKeys` patterns. */
+export const ANALYZER_STATE_KEYS = ["values#*", "unapplied#*", "deadletter#*"];
+export const FORWARDER_STATE_KEYS = ["forwarded#*"];

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Catalog, Granularity } from "../catalog/schema";
 import type { FunctionSettings, MappingSettings } from "../config/stack";
 import type { CounterMode } from "../functions/analyzer/counters";
+import { ANALYZER_STATE_KEYS } from "../catalog/state";
 import { ANALYZER_ENV } from "../functions/analyzer/settings";
 import { functionArchive } from "./bundle";
 import { StreamConsumer } from "./streamFunction";
@@ -65,6 +66,8 @@ export class AnalyzerFunction extends StreamConsumer {
             Effect: "Allow",
             Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
             Resource: args.stateTableArn,
+            // Its own items only: kept dimension values and the unapplied ledger, never the forwarder's marks.
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ANALYZER_STATE_KEYS } },
           },
           { Sid: "QuarantineRejects", Effect: "Allow", Action: ["s3:PutObject"], Resource: pulumi.interpolate`${args.quarantineArn}/rejected/*` },
         ],

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Catalog } from "../catalog/schema";
 import type { FunctionSettings, MappingSettings } from "../config/stack";
+import { FORWARDER_STATE_KEYS } from "../catalog/state";
 import { FORWARDER_ENV } from "../functions/forwarder/settings";
 import { functionArchive } from "./bundle";
 import { StreamConsumer } from "./streamFunction";
@@ -34,7 +35,13 @@ export class MetricForwarder extends StreamConsumer {
         logRetentionDays: args.logRetentionDays,
         environment: { [FORWARDER_ENV.stateTable]: args.stateTableName },
         statements: [
-          { Sid: "KeepForwardedMarks", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: args.stateTableArn },
+          {
+            Sid: "KeepForwardedMarks",
+            Effect: "Allow",
+            Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+            Resource: args.stateTableArn,
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": FORWARDER_STATE_KEYS } },
+          },
           {
             Sid: "PutCatalogMetrics",
             Effect: "Allow",

@@ -7,7 +7,7 @@ export interface PolicyStatement {
   readonly Effect: "Allow";
   readonly Action: string[];
   readonly Resource: pulumi.Input<string> | pulumi.Input<string>[];
-  readonly Condition?: Record<string, Record<string, pulumi.Input<string>>>;
+  readonly Condition?: Record<string, Record<string, pulumi.Input<string> | readonly string[]>>;
 }
 
 /** What every function of the pipeline is given, however it is invoked. */

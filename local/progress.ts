@@ -16,6 +16,8 @@ export interface Checkpoints {
   /** The stack and pipeline the run was started with: a resume must use the same. */
   readonly stack: string;
   readonly pipeline: string;
+  /** What the door refused before the first run sent anything, so a resumed run reports it too. */
+  readonly refused: { readonly total: number; readonly byReason: Record<string, number> };
   /** When the first run started, epoch ms: alarms are evaluated from there. */
   readonly startedAt: number;
   /** Per Kinesis shard, the last sequence number whose batch the analyzer's poller finished. */
@@ -37,7 +39,7 @@ export class RunState {
   private static file = (dir: string, name: string) => path.join(dir, name);
 
   /** A fresh state directory under `outDir`, holding the records this run sends. */
-  static create(outDir: string, records: readonly Buffer[], run: { stack: string; pipeline: string }): RunState {
+  static create(outDir: string, records: readonly Buffer[], run: Pick<Checkpoints, "stack" | "pipeline" | "refused">): RunState {
     const dir = path.join(outDir, STATE_DIR);
     fs.rmSync(dir, { recursive: true, force: true });
     for (const sub of ["dynamodb", "kinesis"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });

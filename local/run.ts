@@ -242,6 +242,7 @@ async function main(): Promise<void> {
     outDir = prepareOut(args.out ?? "out", ["state", "quarantine"]);
     state = interrupted;
     records = state.records();
+    refused = state.checkpoints.refused;
     say(`resuming the run in ${args.out ?? "out"}: ${n(records.length)} records`);
   } else {
     let candidates: Candidate[];
@@ -260,7 +261,7 @@ async function main(): Promise<void> {
       fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
     }
     outDir = prepareOut(args.out ?? "out");
-    state = RunState.create(outDir, records, { stack, pipeline: pipeline.name });
+    state = RunState.create(outDir, records, { stack, pipeline: pipeline.name, refused });
   }
 
   const startedAt = Date.now();

@@ -157,7 +157,13 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(s[0].Resource, `${tableArn}/stream/2026-11-21T00:00:00.000`);
       assert.deepEqual([s[1].Action, s[1].Resource], [["dynamodb:ListStreams"], `${tableArn}/stream/*`]);
       const marks = s.find((x) => x.Sid === "KeepForwardedMarks");
-      assert.deepEqual([marks?.Action, marks?.Resource], [["dynamodb:GetItem", "dynamodb:PutItem"], `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/analytics-state-table-id`]);
+      assert.deepEqual([marks?.Action, marks?.Resource, marks?.Condition], [
+        ["dynamodb:GetItem", "dynamodb:PutItem"],
+        `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/analytics-state-table-id`,
+        { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["forwarded#*"] } },
+      ]);
+      const state = statements(m().one(T.policy, "analyzer")).find((x) => x.Sid === "KeepState");
+      assert.deepEqual(state?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["values#*", "unapplied#*", "deadletter#*"] } });
       const put = s.find((x) => x.Sid === "PutCatalogMetrics");
       assert.ok(put);
       assert.deepEqual(put.Action, ["cloudwatch:PutMetricData"]);
