@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
 
   let records: Buffer[];
-  let refused: Refused = { total: 0, byReason: {} };
+  let refused: Refused;
   let state: RunState;
   let outDir: string;
   if (args.resume) {
