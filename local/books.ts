@@ -49,18 +49,10 @@ const seriesKey = (metricName: string, bucket: string, dims: Readonly<Record<str
  * metric per event type add up to CountedRecords; a split adds up to its total per bucket. A batch
  * whose pipeline counter got in while a catalog counter didn't shows here.
  */
-function countedProblems(catalog: Catalog, counters: readonly Counter[], counted: number): string[] {
+function countedProblems(catalog: Catalog, counters: readonly Counter[], counted: number, totalOf: (metric: string) => number): string[] {
   const problems: string[] = [];
-  const totals = new Map<string, number>();
-  const splits = new Map<string, number>();
-  for (const c of counters) {
-    const key = `${c.metric}\u0000${c.bucket}`;
-    const target = Object.keys(c.dimensions).length === 0 ? totals : splits;
-    target.set(key, (target.get(key) ?? 0) + c.count);
-  }
   const byEvent = new Map<string, string[]>();
   for (const [id, metric] of metricEntries(catalog)) byEvent.set(metric.event, [...(byEvent.get(metric.event) ?? []), id]);
-  const totalOf = (id: string) => [...totals].filter(([k]) => k.startsWith(`${id}\u0000`)).reduce((n, [, v]) => n + v, 0);
   let catalogCounted = 0;
   for (const [event, ids] of byEvent) {
     const each = ids.map(totalOf);
@@ -68,13 +60,18 @@ function countedProblems(catalog: Catalog, counters: readonly Counter[], counted
     catalogCounted += each[0];
   }
   if (catalogCounted !== counted) problems.push(`the catalog's counters hold ${catalogCounted} records, CountedRecords says ${counted}`);
-  for (const [id, metric] of metricEntries(catalog)) {
-    if (Object.keys(metric.dimensions ?? {}).length === 0) continue;
-    for (const [key, total] of totals) {
-      if (!key.startsWith(`${id}\u0000`)) continue;
-      const split = splits.get(key) ?? 0;
-      if (split !== total) problems.push(`${id} ${key.split("\u0000")[1]}: its split adds up to ${split}, its total is ${total}`);
-    }
+  // Per dimensioned metric and bucket: its total beside the sum of its split.
+  const buckets = new Map<string, { metric: string; bucket: string; total?: number; split: number }>();
+  for (const c of counters) {
+    if (Object.keys(catalog.metrics[c.metric]?.dimensions ?? {}).length === 0) continue;
+    const key = `${c.metric}\u0000${c.bucket}`;
+    const b = buckets.get(key) ?? { metric: c.metric, bucket: c.bucket, split: 0 };
+    if (Object.keys(c.dimensions).length === 0) b.total = (b.total ?? 0) + c.count;
+    else b.split += c.count;
+    buckets.set(key, b);
+  }
+  for (const b of buckets.values()) {
+    if (b.total !== undefined && b.split !== b.total) problems.push(`${b.metric} ${b.bucket}: its split adds up to ${b.split}, its total is ${b.total}`);
   }
   return problems;
 }
@@ -90,7 +87,7 @@ export function keepBooks(o: { catalog: Catalog; received: number; counters: rea
   const counted = totalOf(COUNTED_METRIC);
   const rejected = totalOf(REJECTED_METRIC);
   const booksProblems = o.received === counted + rejected ? [] : [`received ${o.received} ≠ counted ${counted} + rejected ${rejected}`];
-  booksProblems.push(...countedProblems(o.catalog, o.counters, counted));
+  booksProblems.push(...countedProblems(o.catalog, o.counters, counted, totalOf));
 
   // What CloudWatch got, summed once per (metric, bucket, dimensions).
   const sent = new Map<string, number>();

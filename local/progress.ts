@@ -77,15 +77,19 @@ export class RunState {
 
   /** A metric store that keeps every datum in the state directory too, and starts with those kept before. */
   metricStore(): MetricStore {
-    const file = RunState.file(this.dir, "metrics.jsonl");
-    const store = new MetricStore();
-    const kept = fs.readFileSync(file, "utf8");
-    for (const line of kept.split("\n")) if (line !== "") store.datums.push(JSON.parse(line) as StoredDatum);
-    const put = store.put.bind(store);
-    store.put = (datum: StoredDatum) => {
-      fs.appendFileSync(file, `${JSON.stringify(datum)}\n`);
-      put(datum);
-    };
-    return store;
+    return new KeptMetricStore(RunState.file(this.dir, "metrics.jsonl"));
+  }
+}
+
+/** The metric store of a resumable run: each datum is appended to `file` as it is put. */
+class KeptMetricStore extends MetricStore {
+  constructor(private readonly file: string) {
+    super();
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) if (line !== "") this.datums.push(JSON.parse(line) as StoredDatum);
+  }
+
+  override put(datum: StoredDatum): void {
+    fs.appendFileSync(this.file, `${JSON.stringify(datum)}\n`);
+    super.put(datum);
   }
 }

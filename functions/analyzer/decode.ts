@@ -195,9 +195,13 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
   const contributions: Contribution[] = [];
   const overflowed: string[] = [];
   const undecided: Undecided[] = [];
+  let previous: Contribution | undefined;
   for (const rule of counters) {
     let sum = 0n;
-    if (rule.sum !== undefined) {
+    // A metric's total and its split sum the same field: read it once.
+    if (rule.sum !== undefined && previous !== undefined && previous.rule.sum === rule.sum && previous.rule.sumDecimals === rule.sumDecimals) {
+      sum = previous.sum;
+    } else if (rule.sum !== undefined) {
       const value = fields[rule.sum];
       if (value === undefined) return reject("missing_field", rule.sum);
       if (typeof value !== "number") return reject("wrong_type", `${rule.sum} is ${typeof value}, not number`);
@@ -213,7 +217,8 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
       if (value === OVERFLOW_VALUE) overflowed.push(`${rule.metric}.${rule.dimensions[i]}`);
       dimensionValues.push(value);
     }
-    contributions.push({ rule, dimensionValues, bucketMs, sum });
+    previous = { rule, dimensionValues, bucketMs, sum };
+    contributions.push(previous);
   }
   return { ok: true, contributions, overflowed, undecided };
 }

@@ -3,13 +3,13 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamHandler } from "aws-lambda";
 import { toMark } from "../../catalog/item";
 import type { AnalyzerRules } from "../../catalog/rules";
+import { outOfTime } from "../shared/deadline";
 import { isTransient, type Logger, withFields } from "../shared/log";
-import { type BatchRecord, type CounterUpdate, planBatch, toBatchRecords } from "./aggregate";
+import { type BatchPlan, type BatchRecord, type CounterUpdate, toBatchRecords } from "./aggregate";
 import { applyUpdates, unappliedFrom } from "./counters";
-import { memoryGate } from "./decode";
 import type { Ledger, PendingUpdate, Unapplied } from "./ledger";
 import { quarantine } from "./quarantine";
-import type { RegistryGate } from "./registry";
+import { planDecided, type RegistryGate } from "./registry";
 import type { AnalyzerSettings } from "./settings";
 
 export interface AnalyzerDeps {
@@ -25,9 +25,6 @@ export interface AnalyzerDeps {
   /** Time left in the invocation: no update starts in its last stretch, so the ledger is always written. */
   readonly remainingMs?: () => number;
 }
-
-/** Kept free at the end of an invocation for the updates in flight and the ledger. */
-const RESERVE_MS = 5_000;
 
 /** The analyzer's Lambda handler over its dependencies; every log entry carries the request id. */
 export function createAnalyzerHandler(deps: AnalyzerDeps): KinesisStreamHandler {
@@ -70,15 +67,11 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
   } catch (error) {
     return failWhole("reading the unapplied ledger failed", error);
   }
-  const gate = deps.gate ?? memoryGate();
-  let plan = planBatch(records, deps.rules, gate);
-  if (plan.undecided.length > 0 && deps.gate !== undefined) {
-    try {
-      await deps.gate.decide(plan.undecided);
-    } catch (error) {
-      return failWhole("deciding capped dimension values failed", error);
-    }
-    plan = planBatch(records, deps.rules, gate);
+  let plan: BatchPlan;
+  try {
+    plan = await planDecided(records, deps.rules, deps.gate);
+  } catch (error) {
+    return failWhole("deciding capped dimension values failed", error);
   }
   for (const r of plan.rejections) {
     log("WARN", "record rejected", { shardId: r.shardId, sequenceNumber: r.sequenceNumber, reason: r.reason, detail: r.detail });
@@ -99,7 +92,7 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
     tableName: settings.tableName,
     mode: settings.mode,
     ttlDays: settings.ttlDays,
-    shouldStop: deps.remainingMs === undefined ? undefined : () => deps.remainingMs!() < RESERVE_MS,
+    shouldStop: () => outOfTime(deps.remainingMs),
   });
   let writeRequests = 0;
   const failedUpdates: CounterUpdate[] = [];

@@ -1,6 +1,8 @@
 import { type ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { keptValuesKey, STATE, STATE_TABLE } from "../../catalog/state";
-import type { DimensionGate, Undecided } from "./decode";
+import type { AnalyzerRules } from "../../catalog/rules";
+import { type BatchPlan, type BatchRecord, planBatch } from "./aggregate";
+import { type DimensionGate, memoryGate, type Undecided } from "./decode";
 
 /** A gate whose decisions are shared by every container through the state table. */
 export interface RegistryGate extends DimensionGate {
@@ -68,4 +70,17 @@ export function registryGate(options: { client: DynamoDBClient; tableName: strin
       return requests;
     },
   };
+}
+
+/**
+ * A batch planned with every capped value decided: planned once with what the gate knows, and
+ * when it met values it hadn't decided, planned again after asking the registry. Without a
+ * registry, one process's own view decides. Throws when the registry can't be asked.
+ */
+export async function planDecided(records: readonly BatchRecord[], rules: AnalyzerRules, registry: RegistryGate | undefined): Promise<BatchPlan> {
+  const gate = registry ?? memoryGate();
+  const plan = planBatch(records, rules, gate);
+  if (plan.undecided.length === 0 || registry === undefined) return plan;
+  await registry.decide(plan.undecided);
+  return planBatch(records, rules, gate);
 }

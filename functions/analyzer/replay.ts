@@ -3,12 +3,11 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { toMark } from "../../catalog/item";
 import type { AnalyzerRules } from "../../catalog/rules";
 import { deadLetterKey, STATE, STATE_TABLE, unappliedKey } from "../../catalog/state";
-import { type BatchRecord, type CounterUpdate, planBatch } from "./aggregate";
+import type { BatchRecord, CounterUpdate } from "./aggregate";
 import { applyUpdates } from "./counters";
-import { memoryGate } from "./decode";
 import { decodeEntry, type Unapplied } from "./ledger";
 import { quarantine } from "./quarantine";
-import type { RegistryGate } from "./registry";
+import { planDecided, type RegistryGate } from "./registry";
 import type { AnalyzerSettings } from "./settings";
 
 /** What the event source mapping sent to the dead-letter queue: a pointer to a range of one shard. */
@@ -135,12 +134,7 @@ export async function replayDeadLetter(letter: DeadLetterRange, records: readonl
   const found = await findEntry(deps.dynamo, deps.settings.stateTable, letter);
   const shard = replayShard(letter);
   const asReplay = inRange.map((r) => ({ ...r, shardId: shard }));
-  const gate = deps.gate ?? memoryGate();
-  let plan = planBatch(asReplay, deps.rules, gate);
-  if (plan.undecided.length > 0 && deps.gate !== undefined) {
-    await deps.gate.decide(plan.undecided);
-    plan = planBatch(asReplay, deps.rules, gate);
-  }
+  const plan = await planDecided(asReplay, deps.rules, deps.gate);
   const ledger: ReplayReport["ledger"] = found !== undefined ? "found" : letter.invocations === 0 ? "never-ran" : "missing";
   const report = { shardId: letter.shardId, startSequenceNumber: letter.startSequenceNumber, endSequenceNumber: letter.endSequenceNumber, recovered: inRange.length, ledger };
   const trimmed = letter.batchSize === undefined ? {} : { trimmed: Math.max(0, letter.batchSize - inRange.length) };

@@ -1,6 +1,7 @@
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import type { DynamoDBRecord, DynamoDBStreamHandler } from "aws-lambda";
 import type { ForwarderRules } from "../../catalog/rules";
+import { outOfTime } from "../shared/deadline";
 import { isTransient, type Logger, withFields } from "../shared/log";
 import { toMark } from "../../catalog/item";
 import { chunkDatums, recordDatums } from "./deltas";
@@ -20,8 +21,6 @@ export interface ForwarderDeps {
    */
   readonly remainingMs?: () => number;
 }
-
-const RESERVE_MS = 5_000;
 
 /** The forwarder's Lambda handler over its dependencies; every log entry carries the request id. */
 export function createForwarderHandler(deps: ForwarderDeps): DynamoDBStreamHandler {
@@ -73,7 +72,7 @@ export async function forwardBatch(records: readonly DynamoDBRecord[], deps: For
   let calls = 0;
   let datums = 0;
   for (const chunk of chunks) {
-    if (deps.remainingMs !== undefined && deps.remainingMs() < RESERVE_MS) {
+    if (outOfTime(deps.remainingMs)) {
       log("WARN", "out of time: the rest of the batch is left for the retry", { retryFrom: chunk.firstSequence });
       log("INFO", "batch done", { records: records.length, calls, datums, skipped, failed: true });
       return { batchItemFailures: [{ itemIdentifier: chunk.firstSequence }], calls, datums, skipped };
