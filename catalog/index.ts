@@ -5,3 +5,4 @@ export * from "./rules";
 export * from "./schema";
 export * from "./decimal";
 export * from "./state";
+export * from "./archive";

@@ -1,3 +1,4 @@
+import { archiveProblems } from "./archive";
 import {
   type Catalog,
   countMetricName,
@@ -134,6 +135,7 @@ export function catalogProblems(catalog: Catalog, options: { granularity: Granul
       }
     }
   }
+  problems.push(...archiveProblems(catalog));
   return problems;
 }
 

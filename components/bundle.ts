@@ -12,6 +12,7 @@ export const FUNCTIONS = {
   analyzer: { module: "./functions/analyzer/handler", factory: "analyzerHandler" },
   forwarder: { module: "./functions/forwarder/handler", factory: "forwarderHandler" },
   reconciler: { module: "./functions/reconciler/handler", factory: "reconcilerHandler" },
+  archiver: { module: "./functions/archiver/handler", factory: "archiverHandler" },
 } as const;
 export type FunctionKind = keyof typeof FUNCTIONS;
 

@@ -26,7 +26,10 @@ import { createForwarderHandler } from "../functions/forwarder/process";
 import { reconcileOnce } from "../functions/reconciler/process";
 import { reconcilerRules, reconcileWindow } from "../functions/reconciler/reconcile";
 import { jsonLogger, type Logger } from "../functions/shared/log";
-import { createCounterTable, createEventStream, createStateTable, readShard } from "./aws";
+import { archiveColumns } from "../catalog/archive";
+import { createArchiverHandler } from "../functions/archiver/process";
+import { ARCHIVE_DIR, writeDelivery } from "./archive";
+import { createCounterTable, createEventStream, createStateTable, lambdaContext, readShard } from "./aws";
 import type { RunState } from "./progress";
 import { describeReplay, readRange } from "./replay";
 import { BooksError, keepBooks, readCounters } from "./books";
@@ -67,6 +70,7 @@ function localNames(pipeline: string) {
     stream: `${pipeline}-events`,
     table: `${pipeline}-counters`,
     quarantine: `${pipeline}-quarantine`,
+    archive: `${pipeline}-archive`,
     analyzer: { functionName: `${pipeline}-analyzer`, dlqName: `${pipeline}-analyzer-dlq` },
     forwarder: { functionName: `${pipeline}-forwarder`, dlqName: `${pipeline}-forwarder-dlq` },
     reconciler: { functionName: `${pipeline}-reconciler` },
@@ -243,6 +247,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
   say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
   await reconcileAfterRun({ clients, pipeline, table: names.table, functionName: names.reconciler.functionName, store, log: logFor("reconciler"), say });
+  await archiveStream({ clients, pipeline, streamName: names.stream, shardIds: stream.shardIds, streamArn: stream.arn, deliveryStream: names.archive, stateTable, dir: path.join(outDir, ARCHIVE_DIR), log: logFor("archiver"), say });
   const finished = Date.now();
   for (const fn of [analyzer, forwarder]) {
     const depth = deadLetters.filter((l) => l.queue === fn.dlqName).length;
@@ -284,6 +289,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     finishedAt: finished,
     summary,
     counters: counters.filter((c) => !PIPELINE_METRICS.includes(c.metric)),
+    pipelineCounters: counters.filter((c) => PIPELINE_METRICS.includes(c.metric)),
     // What the forwarder sent and the reconciler's corrections and own metrics after it.
     sentDatums: store.datums.filter((d) => d.namespace === catalog.namespace).map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() })),
     alarms,
@@ -376,4 +382,73 @@ async function reconcileAfterRun(o: {
     lambda("Errors", 1);
     o.say(`reconciler: the run failed, nothing more was corrected: ${(error as Error).message}`);
   }
+}
+
+/** Firehose's Lambda processor takes up to 1 MB of records per invocation (the component's BufferSizeInMBs). */
+const ARCHIVER_INVOCATION_BYTES = 1_048_576;
+
+/**
+ * The archive as Firehose writes it from the stream: every record, read from the stream as
+ * Firehose reads it, turned into its row by the archiver's own handler (capped dimensions decided
+ * by the run's registry, as the analyzer decided them), written as gzipped objects per day
+ * partition. Runs after the pollers: the stream holds every record, so the archive has them all.
+ */
+async function archiveStream(o: {
+  clients: LocalClients;
+  pipeline: PipelineConfig;
+  streamName: string;
+  streamArn: string;
+  shardIds: readonly string[];
+  deliveryStream: string;
+  stateTable: string;
+  dir: string;
+  log: Logger;
+  say: (line: string) => void;
+}): Promise<void> {
+  const { catalog, settings } = o.pipeline;
+  const handler = createArchiverHandler({
+    rules: analyzerRules({ catalog, granularity: settings.granularity }),
+    columns: archiveColumns(catalog),
+    gate: registryGate({ client: o.clients.dynamo, tableName: o.stateTable }),
+    log: o.log,
+  });
+  fs.rmSync(o.dir, { recursive: true, force: true });
+  let records = 0;
+  let objects = 0;
+  let invocations = 0;
+  for (const shardId of o.shardIds) {
+    const onShard = await readShard(o.clients.kinesis, o.streamName, shardId);
+    for (let start = 0; start < onShard.length; ) {
+      let bytes = 0;
+      let end = start;
+      while (end < onShard.length && (end === start || bytes + (onShard[end].Data?.length ?? 0) <= ARCHIVER_INVOCATION_BYTES)) bytes += onShard[end++].Data?.length ?? 0;
+      const batch = onShard.slice(start, end);
+      start = end;
+      const event = {
+        invocationId: `local-${invocations}`,
+        deliveryStreamArn: `arn:aws:firehose:local:000000000000:deliverystream/${o.deliveryStream}`,
+        sourceKinesisStreamArn: o.streamArn,
+        region: "local",
+        records: batch.map((r) => {
+          const arrival = new Date(r.ApproximateArrivalTimestamp ?? 0).getTime();
+          return {
+            recordId: `${shardId}-${r.SequenceNumber}`,
+            approximateArrivalTimestamp: arrival,
+            data: Buffer.from(r.Data ?? new Uint8Array()).toString("base64"),
+            kinesisRecordMetadata: { shardId, partitionKey: r.PartitionKey ?? "", approximateArrivalTimestamp: arrival, sequenceNumber: r.SequenceNumber ?? "", subsequenceNumber: "0" },
+          };
+        }),
+      };
+      const result = await handler(event, lambdaContext({ functionName: `${o.deliveryStream}-archiver` }), () => undefined);
+      if (!result) throw new Error("the archiver returned nothing");
+      const rows = result.records.map((r) => {
+        if (r.result !== "Ok" || r.data === undefined) throw new Error(`the archiver did not transform record ${r.recordId} (${r.result})`);
+        return { recordId: r.recordId, line: Buffer.from(r.data, "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" };
+      });
+      objects += writeDelivery(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id: `${shardId}-${String(invocations).padStart(6, "0")}`, rows }).length;
+      records += rows.length;
+      invocations += 1;
+    }
+  }
+  o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations); query them with npm run sql`);
 }

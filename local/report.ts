@@ -13,7 +13,7 @@ import type { MetricStore } from "./metricStore";
 import type { DeadLetter } from "./pollers";
 
 /** Every file or folder a run writes, so a new run clears exactly these. */
-export const OUTPUTS = ["summary.json", "counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine", "state"];
+export const OUTPUTS = ["summary.json", "counters.json", "pipeline-counters.json", "metrics.json", "alarms.json", "emails.txt", "dead-letters.jsonl", "dashboard.html", "quarantine", "archive", "state"];
 
 export interface Summary {
   readonly pipeline: string;
@@ -41,6 +41,8 @@ export function writeReport(o: {
   finishedAt: number;
   summary: Summary;
   counters: readonly Counter[];
+  /** The pipeline's own counters: CountedRecords, RejectedRecords, DimensionOverflow. */
+  pipelineCounters: readonly Counter[];
   sentDatums: readonly unknown[];
   alarms: readonly EvaluatedAlarm[];
   emails: readonly string[];
@@ -51,6 +53,7 @@ export function writeReport(o: {
   const write = (name: string, value: unknown) => fs.writeFileSync(path.join(o.outDir, name), `${JSON.stringify(value, null, 2)}\n`);
   write("summary.json", o.summary);
   write("counters.json", o.counters);
+  write("pipeline-counters.json", o.pipelineCounters);
   write("metrics.json", o.sentDatums);
   write("alarms.json", o.alarms);
   fs.writeFileSync(path.join(o.outDir, "emails.txt"), o.emails.join("\n\n---\n\n"));

@@ -29,12 +29,14 @@ const RECORD_LIMIT_BYTES = 1_048_576;
 const OUTPUT_NOTES: Record<string, string> = {
   "summary.json": "the books: received, counted, rejected by reason, refused at the door",
   "counters.json": "every counter in the table: metric, dimensions, bucket, count, sum",
+  "pipeline-counters.json": "the pipeline's own counters: CountedRecords, RejectedRecords, DimensionOverflow",
   "metrics.json": "every datum the forwarder sent to (captured) CloudWatch",
   "alarms.json": "every catalog and health alarm as CloudWatch would evaluate it",
   "emails.txt": "the mail the alarm topic would send for each alarm that fired",
   "dead-letters.jsonl": "the batches the pollers gave up on (only when there are some)",
   "dashboard.html": "the deployed dashboards drawn with the local data; opens offline",
   quarantine: "the rejected records with their reasons, a JSON-lines file per batch",
+  archive: "every record on the stream with the analyzer's reading, as Firehose archives it; npm run sql",
   state: "the emulators' data and the pollers' checkpoints, for --resume",
 };
 

@@ -53,6 +53,9 @@ export function memoryGate(): DimensionGate {
 export type Decoded =
   | {
       readonly ok: true;
+      readonly eventType: string;
+      /** The event's own instant, epoch ms. */
+      readonly timeMs: number;
       readonly contributions: readonly Contribution[];
       /** `<metric>.<field>` of each dimension counted under OVERFLOW_VALUE. */
       readonly overflowed: readonly string[];
@@ -220,5 +223,5 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
     previous = { rule, dimensionValues, bucketMs, sum };
     contributions.push(previous);
   }
-  return { ok: true, contributions, overflowed, undecided };
+  return { ok: true, eventType: type, timeMs: time, contributions, overflowed, undecided };
 }
