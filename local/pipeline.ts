@@ -413,6 +413,7 @@ async function archiveStream(o: {
     log: o.log,
   });
   fs.rmSync(o.dir, { recursive: true, force: true });
+  const started = Date.now();
   let records = 0;
   let objects = 0;
   let invocations = 0;
@@ -450,5 +451,5 @@ async function archiveStream(o: {
       invocations += 1;
     }
   }
-  o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations); query them with npm run sql`);
+  o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations, ${((Date.now() - started) / 1000).toFixed(1)} s); query them with npm run sql`);
 }
