@@ -28,7 +28,8 @@ import { reconcilerRules, reconcileWindow } from "../functions/reconciler/reconc
 import { jsonLogger, type Logger } from "../functions/shared/log";
 import { archiveColumns } from "../catalog/archive";
 import { createArchiverHandler } from "../functions/archiver/process";
-import { ARCHIVE_DIR, writeDelivery } from "./archive";
+import { PROCESSOR_BUFFER_MB } from "../functions/archiver/settings";
+import { ARCHIVE_DIR, writeDelivery, writeErrors } from "./archive";
 import { createCounterTable, createEventStream, createStateTable, lambdaContext, readShard } from "./aws";
 import type { RunState } from "./progress";
 import { describeReplay, readRange } from "./replay";
@@ -384,8 +385,8 @@ async function reconcileAfterRun(o: {
   }
 }
 
-/** Firehose's Lambda processor takes up to 1 MB of records per invocation (the component's BufferSizeInMBs). */
-const ARCHIVER_INVOCATION_BYTES = 1_048_576;
+/** The records Firehose hands the archiver per invocation, as the component configures it. */
+const ARCHIVER_INVOCATION_BYTES = PROCESSOR_BUFFER_MB * 1_000_000;
 
 /**
  * The archive as Firehose writes it from the stream: every record, read from the stream as
@@ -442,11 +443,14 @@ async function archiveStream(o: {
       };
       const result = await handler(event, lambdaContext({ functionName: `${o.deliveryStream}-archiver` }), () => undefined);
       if (!result) throw new Error("the archiver returned nothing");
-      const rows = result.records.map((r) => {
-        if (r.result !== "Ok" || r.data === undefined) throw new Error(`the archiver did not transform record ${r.recordId} (${r.result})`);
-        return { recordId: r.recordId, line: Buffer.from(r.data, "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" };
-      });
-      objects += writeDelivery(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id: `${shardId}-${String(invocations).padStart(6, "0")}`, rows }).length;
+      const rows = result.records.filter((r) => r.result === "Ok").map((r) => ({ line: Buffer.from(r.data ?? "", "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" }));
+      const failed = result.records.filter((r) => r.result !== "Ok");
+      const id = `${shardId}-${String(invocations).padStart(6, "0")}`;
+      objects += writeDelivery(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, rows }).length;
+      if (failed.length > 0) {
+        writeErrors(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, records: failed.map((r) => ({ recordId: r.recordId, data: r.data ?? "", errorCode: "Lambda.ProcessingFailed" })) });
+        o.say(`archive: ${failed.length} records the archiver could not answer for went to the error output, as Firehose would keep them`);
+      }
       records += rows.length;
       invocations += 1;
     }

@@ -119,6 +119,22 @@ describe("archiver: one row per record with the analyzer's reading (issue 11)", 
     assert.equal(rows[0].arrival_time, new Date(T0).toISOString());
   });
 
+  it("keeps its answer inside Lambda's response limit: rows past it go to Firehose's error output, none dropped", async () => {
+    // Prepare: 9,000 two-byte records, whose rows (about 600 bytes each, base64) outgrow 5.5 MB.
+    const records = Array.from({ length: 9000 }, () => record({ raw: b64("{}") }));
+    const log = memoryLogger();
+    // Act
+    const result = (await createArchiverHandler({ ...deps, log })(firehoseEvent(records), lambdaContext("req-3"), () => undefined)) as FirehoseTransformationResult;
+    // Assess
+    const ok = result.records.filter((r) => r.result === "Ok");
+    const failed = result.records.filter((r) => r.result === "ProcessingFailed");
+    assert.equal(ok.length + failed.length, records.length);
+    assert.ok(ok.length > 1000 && failed.length > 0, `${ok.length} ok, ${failed.length} failed`);
+    assert.ok(JSON.stringify(result).length < 6_000_000 && JSON.stringify(result).length > 4_000_000, `${JSON.stringify(result).length} bytes`);
+    assert.deepEqual(failed.map((r) => r.data), records.slice(ok.length).map((r) => r.data), "the failed ones keep their data as it came, in order");
+    assert.equal(log.entries.find((e) => e.level === "WARN")?.failed, failed.length);
+  });
+
   it("refuses records that don't come from a Kinesis stream", async () => {
     const e = firehoseEvent([record(event())]);
     delete e.records[0].kinesisRecordMetadata;

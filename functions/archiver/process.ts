@@ -62,19 +62,36 @@ export async function transformRecords(records: readonly SourceRecord[], deps: A
   });
 }
 
-/** The archiver's Firehose transformation handler: each record becomes its row, partitioned by day. */
+/**
+ * What the handler may answer Firehose with. Lambda caps a synchronous response at 6 MB; a row is
+ * several times its record (the raw line plus the reading, base64), so the component gives the
+ * archiver Firehose's smallest buffer (0.2 MB), and this keeps a margin for the rest of the answer.
+ */
+export const RESPONSE_BUDGET_BYTES = 5_500_000;
+
+/**
+ * The archiver's Firehose transformation handler: each record becomes its row, partitioned by
+ * day. Should the rows outgrow Lambda's response (records of a few bytes each), those past the
+ * budget are answered ProcessingFailed with their data as it came: Firehose keeps them under
+ * `errors/processing-failed/`, so none is lost, and the log says how many.
+ */
 export function createArchiverHandler(deps: ArchiverDeps): FirehoseTransformationHandler {
   return async (event, context) => {
     const log = withFields(deps.log, { requestId: context.awsRequestId, invocationId: event.invocationId });
     const records = toSourceRecords(event);
     const rows = await transformRecords(records, { ...deps, log });
-    log("INFO", "archived", { records: rows.length, rejected: rows.filter((r) => r.rejected).length, shards: [...new Set(records.map((r) => r.shardId))] });
-    const out: FirehoseTransformationResultRecord[] = rows.map((r) => ({
-      recordId: r.recordId,
-      result: "Ok",
-      data: Buffer.from(r.line, "utf8").toString("base64"),
-      metadata: { partitionKeys: { day: r.day } },
-    }));
+    let budget = RESPONSE_BUDGET_BYTES;
+    let failed = 0;
+    const out: FirehoseTransformationResultRecord[] = rows.map((r, i) => {
+      const data = Buffer.from(r.line, "utf8").toString("base64");
+      // The record's id, the result, the partition key and JSON's punctuation: about 200 bytes more.
+      budget -= data.length + r.recordId.length + 200;
+      if (budget >= 0) return { recordId: r.recordId, result: "Ok", data, metadata: { partitionKeys: { day: r.day } } };
+      failed += 1;
+      return { recordId: r.recordId, result: "ProcessingFailed", data: records[i].data };
+    });
+    if (failed > 0) log("WARN", "rows past Lambda's response limit left to Firehose's error output", { failed, records: rows.length });
+    log("INFO", "archived", { records: rows.length - failed, rejected: rows.filter((r) => r.rejected).length, shards: [...new Set(records.map((r) => r.shardId))] });
     return { records: out };
   };
 }

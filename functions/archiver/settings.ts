@@ -1,6 +1,14 @@
 import { GRANULARITIES, type Granularity } from "../../catalog/schema";
 
 /** The environment the archive component sets on its transformation function. */
+/**
+ * The records Firehose buffers for one archiver invocation (its Lambda processor's
+ * BufferSizeInMBs): the smallest it takes. A row is several times its record (the raw line plus
+ * the reading, base64) and Lambda caps the answer at 6 MB; 0.2 MB of the smallest events a
+ * catalog can count (about 40 bytes) answers with about 3.5 MB.
+ */
+export const PROCESSOR_BUFFER_MB = 0.2;
+
 export const ARCHIVER_ENV = { granularity: "GRANULARITY", stateTable: "STATE_TABLE" } as const;
 
 export interface ArchiverEnv {
