@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
-import { ARCHIVE_PARTITION, ARCHIVE_PREFIX, ARCHIVE_TABLE, archiveColumns } from "../catalog/archive";
+import { ARCHIVE_ERROR_PREFIX, ARCHIVE_PARTITION, ARCHIVE_PREFIX, ARCHIVE_TABLE, archiveColumns } from "../catalog/archive";
 import type { Catalog } from "../catalog/schema";
 import type { TransformedRecord } from "../functions/archiver/process";
 
@@ -31,6 +31,19 @@ export function writeDelivery(archiveDir: string, o: { deliveryStream: string; d
     files.push(file);
   }
   return files;
+}
+
+/**
+ * Records the archiver answered ProcessingFailed, kept as Firehose keeps them: JSON lines with the
+ * record's data under `errors/processing-failed/day=<delivery day>/`, apart from the table.
+ */
+export function writeErrors(archiveDir: string, o: { deliveryStream: string; deliveredAtMs: number; id: string; records: readonly { recordId: string; data: string; errorCode: string }[] }): string {
+  const dir = path.join(archiveDir, ARCHIVE_ERROR_PREFIX, "processing-failed", `${ARCHIVE_PARTITION}=${new Date(o.deliveredAtMs).toISOString().slice(0, 10)}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${o.deliveryStream}-1-${new Date(o.deliveredAtMs).toISOString().slice(0, 19).replace(/[T:]/g, "-")}-${o.id}.gz`);
+  const lines = o.records.map((r) => `${JSON.stringify({ attemptsMade: 1, arrivalTimestamp: o.deliveredAtMs, errorCode: r.errorCode, errorMessage: "the archiver answered ProcessingFailed", rawData: r.data })}\n`);
+  fs.writeFileSync(file, gzipSync(lines.join("")));
+  return file;
 }
 
 const duckType = (type: string) => (type === "string" ? "VARCHAR" : type.toUpperCase().replace(/\s/g, ""));
@@ -97,4 +110,15 @@ export async function runQuery(db: ArchiveDb, sql: string, parameters: readonly 
     types: reader.columnTypes().map(String),
     rows: reader.getRows().map((row) => row.map(valueText)),
   };
+}
+
+/**
+ * The first and last bucket start the archive holds, counted or by arrival (epoch ms), for a
+ * default range; undefined when it holds no row.
+ */
+export async function archiveSpan(db: ArchiveDb): Promise<{ firstMs: number; lastMs: number } | undefined> {
+  const { rows } = await runQuery(db, `SELECT least(min("bucket"), min("arrival_bucket")), greatest(max("bucket"), max("arrival_bucket")) FROM "${ARCHIVE_TABLE}"`);
+  const [first, last] = rows[0] ?? [];
+  if (first === null || first === undefined || last === null || last === undefined) return undefined;
+  return { firstMs: Date.parse(first), lastMs: Date.parse(last) };
 }
