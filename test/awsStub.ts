@@ -262,3 +262,167 @@ function s3ErrorXml(refusal: Refusal, resource: string, requestId: string): stri
     `<Resource>${escape(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
   );
 }
+
+/** One statement the Athena stub was asked to run, as it arrived. */
+export interface AthenaStartedQuery {
+  readonly id: string;
+  readonly sql: string;
+  /** The execution parameters as sent: SQL literals. */
+  readonly executionParameters: readonly string[];
+  readonly database: string;
+  readonly workgroup: string;
+}
+
+export interface AthenaStubOptions {
+  /** Runs a statement with its parameters (the literals' string values) and returns its rows as text. */
+  execute(sql: string, parameters: readonly string[]): Promise<{ columns: string[]; types: string[]; rows: (string | null)[][] }>;
+  /** What a query reads, as Athena would report it in DataScannedInBytes. */
+  bytesScanned(sql: string, parameters: readonly string[]): number;
+  /** The workgroup's BytesScannedCutoffPerQuery: a query reading more ends FAILED with the reason. */
+  scanCapBytes?: number;
+  /** Rows per GetQueryResults page, at most (the header row included on the first). @default 1000 */
+  pageSize?: number;
+}
+
+export interface AthenaStub {
+  readonly endpoint: string;
+  readonly started: AthenaStartedQuery[];
+  /** Every operation called, in order (X-Amz-Target without the service prefix). */
+  readonly calls: string[];
+  stop(): Promise<void>;
+}
+
+const ATHENA_TARGET = "AmazonAthena.";
+const JSON_1_1 = "application/x-amz-json-1.1";
+
+/** A string execution parameter, as Athena takes it: a quoted SQL literal. */
+function unquoteLiteral(literal: string): string {
+  const m = /^'((?:[^']|'')*)'$/.exec(literal);
+  if (m === null) throw new Refusal("InvalidRequestException", `execution parameter ${literal} is not a quoted string literal`);
+  return m[1].replace(/''/g, "'");
+}
+
+/** Athena's names for the result types the archive's queries return. */
+const athenaType = (duckType: string) => (/^DECIMAL/i.test(duckType) ? "decimal" : /INT/i.test(duckType) ? "bigint" : /DOUBLE|FLOAT|REAL/i.test(duckType) ? "double" : "varchar");
+
+/**
+ * A local Athena on Athena's wire protocol (AWS JSON 1.1, `X-Amz-Target: AmazonAthena.<op>`):
+ * StartQueryExecution, GetQueryExecution and GetQueryResults, the query answered by `execute`
+ * (DuckDB over an archive, in the tests). A query is RUNNING at its first poll, so clients must
+ * poll; results come in pages of `pageSize` rows with a NextToken, the header row first.
+ */
+export async function startAthenaStub(options: AthenaStubOptions): Promise<AthenaStub> {
+  const started: AthenaStartedQuery[] = [];
+  const calls: string[] = [];
+  const executions = new Map<string, { polls: number; outcome: Promise<{ state: "SUCCEEDED" | "FAILED"; reason?: string; bytes: number; result?: Awaited<ReturnType<AthenaStubOptions["execute"]>> }> }>();
+  const pageSize = options.pageSize ?? 1000;
+
+  const answer = async (operation: string, body: Record<string, unknown>): Promise<unknown> => {
+    if (operation === "StartQueryExecution") {
+      const sql = body.QueryString;
+      const parameters = (body.ExecutionParameters ?? []) as unknown[];
+      const database = (body.QueryExecutionContext as { Database?: unknown } | undefined)?.Database;
+      if (typeof sql !== "string" || sql === "") throw new Refusal("InvalidRequestException", "QueryString is required");
+      if (typeof database !== "string" || typeof body.WorkGroup !== "string") throw new Refusal("InvalidRequestException", "the stub needs QueryExecutionContext.Database and WorkGroup");
+      if (!parameters.every((p): p is string => typeof p === "string")) throw new Refusal("InvalidRequestException", "ExecutionParameters must be strings");
+      // The archive's SQL has `?` only as parameters (none in its comments or literals).
+      const marks = (sql.match(/\?/g) ?? []).length;
+      if (marks !== parameters.length) throw new Refusal("InvalidRequestException", `the query has ${marks} parameters, ${parameters.length} execution parameters were given`);
+      const values = parameters.map(unquoteLiteral);
+      const id = randomUUID();
+      started.push({ id, sql, executionParameters: parameters, database, workgroup: body.WorkGroup });
+      const bytes = options.bytesScanned(sql, values);
+      const over = options.scanCapBytes !== undefined && bytes > options.scanCapBytes;
+      const outcome = over
+        ? Promise.resolve({ state: "FAILED" as const, reason: `Query exhausted the workgroup's per-query data limit (BytesScannedCutoffPerQuery ${options.scanCapBytes} bytes)`, bytes })
+        : options.execute(sql, values).then(
+            (result) => ({ state: "SUCCEEDED" as const, bytes, result }),
+            (error: unknown) => ({ state: "FAILED" as const, reason: String((error as Error)?.message ?? error), bytes: 0 }),
+          );
+      executions.set(id, { polls: 0, outcome });
+      return { QueryExecutionId: id };
+    }
+    const id = body.QueryExecutionId;
+    const execution = typeof id === "string" ? executions.get(id) : undefined;
+    if (execution === undefined) throw new Refusal("InvalidRequestException", `QueryExecution ${String(id)} was not found`);
+    const outcome = await execution.outcome;
+    if (operation === "GetQueryExecution") {
+      execution.polls += 1;
+      const state = execution.polls === 1 ? "RUNNING" : outcome.state;
+      return {
+        QueryExecution: {
+          QueryExecutionId: id,
+          Status: {
+            State: state,
+            ...(state === "FAILED" ? { StateChangeReason: outcome.reason, AthenaError: { ErrorCategory: 2, ErrorType: 1000, Retryable: false, ErrorMessage: outcome.reason } } : {}),
+            SubmissionDateTime: Date.now() / 1000,
+          },
+          Statistics: { DataScannedInBytes: state === "RUNNING" ? 0 : outcome.bytes },
+        },
+      };
+    }
+    if (operation === "GetQueryResults") {
+      if (execution.polls < 2 || outcome.result === undefined) throw new Refusal("InvalidRequestException", `Query has not yet finished. Current state: ${execution.polls < 2 ? "RUNNING" : outcome.state}`);
+      const { columns, types, rows } = outcome.result;
+      const all = [columns, ...rows];
+      const max = Math.min(pageSize, typeof body.MaxResults === "number" ? body.MaxResults : 1000);
+      const from = typeof body.NextToken === "string" ? Number(body.NextToken) : 0;
+      const page = all.slice(from, from + max);
+      return {
+        ResultSet: {
+          Rows: page.map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) })),
+          ResultSetMetadata: { ColumnInfo: columns.map((Name, i) => ({ CatalogName: "hive", SchemaName: "", TableName: "", Name, Label: Name, Type: athenaType(types[i]), Nullable: "UNKNOWN", CaseSensitive: true })) },
+        },
+        UpdateCount: 0,
+        ...(from + max < all.length ? { NextToken: String(from + max) } : {}),
+      };
+    }
+    throw new Refusal("InvalidRequestException", `the stub answers StartQueryExecution, GetQueryExecution and GetQueryResults, not ${operation}`);
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const reply = (status: number, body: unknown) => {
+        const text = JSON.stringify(body);
+        res.writeHead(status, { "content-type": JSON_1_1, "x-amzn-requestid": randomUUID(), "content-length": Buffer.byteLength(text) });
+        res.end(text);
+      };
+      (async () => {
+        const target = header(req, "x-amz-target") ?? "";
+        if (req.method !== "POST" || !target.startsWith(ATHENA_TARGET)) throw new Refusal("UnknownOperationException", `expected POST with X-Amz-Target ${ATHENA_TARGET}<operation>, not ${req.method} ${target}`);
+        if (header(req, "content-type") !== JSON_1_1) throw new Refusal("SerializationException", `content type must be ${JSON_1_1}`);
+        checkSigned(req, "athena", raw);
+        const operation = target.slice(ATHENA_TARGET.length);
+        calls.push(operation);
+        return answer(operation, JSON.parse(raw.toString("utf8") || "{}") as Record<string, unknown>);
+      })().then(
+        (body) => reply(200, body),
+        (error: unknown) => {
+          const refusal = error instanceof Refusal ? error : new Refusal("InternalServerException", String(error));
+          reply(refusal instanceof Refusal && refusal.code !== "InternalServerException" ? 400 : 500, { __type: refusal.code, Message: refusal.message });
+        },
+      );
+    });
+  });
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://${HOST}:${port}`,
+    started,
+    calls,
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
