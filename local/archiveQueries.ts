@@ -233,14 +233,20 @@ function knownValues(catalog: Catalog, metric: string, name: string): string[] {
  * can't list a partition's keys without a Scan, so these are the keys looked at. A key that a
  * Query finds counters under and no query returned a row for means records the table counted but
  * the archive doesn't hold (Firehose not yet delivered, or delivered under errors/, or read
- * differently from the analyzer): it shows as missing from the archive. A capped dimension's value
- * that no archived row holds is not enumerated, so a counter under it goes unseen here.
+ * differently from the analyzer): it shows as missing from the archive. A capped dimension's
+ * values come from the registry (`kept`), which holds every value ever counted under its own name.
  */
-export function counterSeries(catalog: Catalog, queries: readonly NamedQuery[], results: readonly QueryRows[]): CounterSeries[] {
+export function counterSeries(
+  catalog: Catalog,
+  queries: readonly NamedQuery[],
+  results: readonly QueryRows[],
+  /** Capped dimensions' kept values by `<metric>.<field>`, from the state table's registry. */
+  kept: ReadonlyMap<string, readonly string[]> = new Map(),
+): CounterSeries[] {
   const series = new Map<string, CounterSeries>();
   for (const query of queries) {
     const names = query.dimensions;
-    const options = names.map((name) => new Set(knownValues(catalog, query.metric, name)));
+    const options = names.map((name) => new Set([...knownValues(catalog, query.metric, name), ...(kept.get(`${query.metric}.${name}`) ?? [])]));
     for (const r of results.filter((x) => x.query.id === query.id)) {
       names.forEach((name, i) => {
         const column = r.columns.indexOf(name);

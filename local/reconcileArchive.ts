@@ -16,10 +16,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { type AttributeValue, DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { keptValuesKey, STATE, STATE_TABLE } from "../catalog/state";
 import { type NamedQuery, namedQueries } from "../catalog/archive";
 import { bucketKey, type Counter, COUNTER_TABLE, counterKey, decodeCounter, ITEM, type ItemImage } from "../catalog/item";
-import type { Catalog } from "../catalog/schema";
+import { type Catalog, dimensionNames, metricEntries } from "../catalog/schema";
 import { type ArchiveDb, archiveSpan, openArchive, runQuery } from "./archive";
 import { localArchive, localPipeline, parseRange, UsageError } from "./archiveCli";
 import { compareWithArchive, counterSeries, type CounterSeries, DAY_MS, type Difference, queryParameters, type QueryRows, wholeDays } from "./archiveQueries";
@@ -170,6 +171,19 @@ function reconciliation(o: { pipeline: string; fromMs: number; toMs: number; que
   };
 }
 
+/** Each capped dimension's kept values, `<metric>.<field>` → values, read from the registry. */
+export async function keptValues(dynamo: DynamoDBClient, stateTable: string, catalog: Catalog): Promise<Map<string, string[]>> {
+  const kept = new Map<string, string[]>();
+  for (const [id, metric] of metricEntries(catalog)) {
+    for (const field of dimensionNames(metric)) {
+      if (metric.dimensions![field].values !== undefined) continue;
+      const item = await dynamo.send(new GetItemCommand({ TableName: stateTable, Key: { [STATE_TABLE.partitionKey]: { S: keptValuesKey(id, field) } }, ConsistentRead: true }));
+      kept.set(`${id}.${field}`, item.Item?.[STATE.values]?.SS ?? []);
+    }
+  }
+  return kept;
+}
+
 /** A deployed pipeline: Athena over its archive, then a Query per counter key its rows and catalog name. */
 export async function reconcileDeployed(o: {
   pipeline: string;
@@ -178,6 +192,8 @@ export async function reconcileDeployed(o: {
   dynamo: DynamoDBClient;
   target: AthenaTarget;
   tableName: string;
+  /** The pipeline's state table: its registry lists every kept value of a capped dimension. */
+  stateTable?: string;
   fromMs: number;
   toMs: number;
   say: (line: string) => void;
@@ -185,10 +201,12 @@ export async function reconcileDeployed(o: {
 }): Promise<Reconciliation> {
   const queries = namedQueries(o.catalog);
   const { results, failures, bytesScanned } = await athenaResults({ ...o, queries });
+  const kept = o.stateTable === undefined ? new Map<string, string[]>() : await keptValues(o.dynamo, o.stateTable, o.catalog);
   const series = counterSeries(
     o.catalog,
     queries.filter((q) => !failures.some((f) => f.query.id === q.id)),
     results,
+    kept,
   );
   o.say(`${o.pipeline}: reading ${n(series.length)} counter keys from ${o.tableName}`);
   const counters = await readSeriesCounters({ dynamo: o.dynamo, tableName: o.tableName, series, fromMs: o.fromMs, toMs: o.toMs, say: o.say });
@@ -239,7 +257,7 @@ function readCountersFile(file: string): Counter[] {
 }
 
 interface StackOutputs {
-  readonly pipelines?: Record<string, { counterTableName?: string; glueDatabase?: string; athenaWorkgroup?: string }>;
+  readonly pipelines?: Record<string, { counterTableName?: string; stateTableName?: string; glueDatabase?: string; athenaWorkgroup?: string }>;
 }
 
 /** A counter's buckets live counterTtlDays; the newest hour is left for Firehose's buffer (up to 15 min) and late batches. */
@@ -271,7 +289,7 @@ async function deployed(values: { stack: string; outputs?: string; pipeline?: st
     const toMs = range.toMs ?? Math.floor((nowMs - SETTLE_MS) / 3_600_000) * 3_600_000;
     say(`${pipeline.name}: ${namedQueries(pipeline.catalog).length} named queries in Athena (${out.glueDatabase}, workgroup ${out.athenaWorkgroup}), buckets ${iso(fromMs)} to ${iso(toMs)}`);
     reports.push(
-      await reconcileDeployed({ pipeline: pipeline.name, catalog: pipeline.catalog, athena, dynamo, target: { database: out.glueDatabase, workgroup: out.athenaWorkgroup }, tableName: out.counterTableName, fromMs, toMs, say }),
+      await reconcileDeployed({ pipeline: pipeline.name, catalog: pipeline.catalog, athena, dynamo, target: { database: out.glueDatabase, workgroup: out.athenaWorkgroup }, tableName: out.counterTableName, stateTable: out.stateTableName, fromMs, toMs, say }),
     );
   }
   return reports;

@@ -12,15 +12,16 @@ import { analyzerRules } from "../catalog/rules";
 import { type Catalog, COUNTED_METRIC, OVERFLOW_METRIC, PIPELINE_METRICS, REJECTED_METRIC } from "../catalog/schema";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
 import { processBatch } from "../functions/analyzer/process";
+import { registryGate } from "../functions/analyzer/registry";
 import { transformRecords } from "../functions/archiver/process";
 import { memoryLogger } from "../functions/shared/log";
 import { openArchive, runQuery, writeDelivery } from "../local/archive";
 import { compareWithArchive, counterSeries, queryParameters, type QueryRows } from "../local/archiveQueries";
-import { createCounterTable } from "../local/aws";
+import { createCounterTable, createStateTable } from "../local/aws";
 import { readCounters } from "../local/books";
 import { capturedS3, LOCAL_AWS } from "../local/clients";
 import { emulators } from "./emulators";
-import { reconcileDeployed, reconcileLocal, reportLines } from "../local/reconcileArchive";
+import { keptValues, reconcileDeployed, reconcileLocal, reportLines } from "../local/reconcileArchive";
 import { type AthenaStub, startAthenaStub } from "./awsStub";
 import { b64, event, record, T0 } from "./factories";
 import { fixtureCatalog } from "./fixtures";
@@ -139,6 +140,10 @@ describe("archive vs counters: the comparison", () => {
     // country: NL, (none), (other); channel: 4 allowed, (none), (other).
     assert.equal(seen.length, 3 * 6);
     assert.ok(seen.some((s) => s.values.join() === "NL,channel-4"));
+    // A kept value no archived row holds is looked up too: the registry lists every one.
+    const withKept = counterSeries(shop, [shopQuery], [{ query: shopQuery, columns: ["bucket", "country", "channel", "count", "sum"], rows: [] }], new Map([["orders.country", ["NL", "BE"]]]));
+    assert.equal(withKept.length, 4 * 6);
+    assert.ok(withKept.some((s) => s.values.join() === "BE,channel-1"));
   });
 });
 
@@ -354,5 +359,24 @@ describe("reconcile against Athena (a local stub) and the counter table", functi
     } finally {
       overCap.clear();
     }
+  });
+});
+
+describe("reconcile's keys for capped dimensions, from the registry", () => {
+  it("reads each capped dimension's kept values from the state table, as the analyzer kept them", async () => {
+    // Prepare: the shop catalog's registry after the analyzer kept two countries and one cause.
+    const { clients } = await emulators();
+    const stateTable = `sql-state-${process.pid}`;
+    await createStateTable(clients.dynamo, stateTable);
+    const gate = registryGate({ client: clients.dynamo, tableName: stateTable });
+    await gate.decide([
+      { metric: "orders", field: "country", value: "NL", maxValues: 20 },
+      { metric: "orders", field: "country", value: "BE", maxValues: 20 },
+      { metric: "refunds", field: "cause", value: "damaged", maxValues: 5 },
+    ]);
+    // Act
+    const kept = await keptValues(clients.dynamo, stateTable, fixtureCatalog("shop"));
+    // Assess: capped dimensions only (channel has allowed values), each with what was kept.
+    assert.deepEqual(Object.fromEntries([...kept].map(([k, v]) => [k, [...v].sort()])), { "orders.country": ["BE", "NL"], "refunds.cause": ["damaged"] });
   });
 });
