@@ -5,6 +5,7 @@ import type { PipelineConfig, PipelineSettings } from "../config/stack";
 import { AnalyzerFunction } from "./analyzerFunction";
 import { Alerting } from "./alerting";
 import { CounterTable } from "./counterTable";
+import { EventArchive } from "./eventArchive";
 import { EventStream } from "./eventStream";
 import { MetricForwarder } from "./metricForwarder";
 import { Monitoring } from "./monitoring";
@@ -39,6 +40,11 @@ export class Pipeline extends pulumi.ComponentResource {
   public readonly alarmTopicArn: pulumi.Output<string>;
   public readonly dashboardNames: pulumi.Output<string>[];
   public readonly alarmNames: string[];
+  public readonly archiveBucket: pulumi.Output<string>;
+  public readonly archiveDeliveryStream: pulumi.Output<string>;
+  public readonly glueDatabase: pulumi.Output<string>;
+  public readonly athenaWorkgroup: pulumi.Output<string>;
+  public readonly namedQueries: pulumi.Output<string[]>;
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("analytics:pipeline:Pipeline", name, {}, opts);
@@ -98,6 +104,24 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const archive = new EventArchive(
+      `${name}-archive`,
+      {
+        catalog,
+        granularity: s.granularity,
+        stack: args.stack,
+        pipeline: name,
+        streamArn: stream.arn,
+        stateTableArn: state.arn,
+        stateTableName: state.name,
+        retentionDays: s.archive.retentionDays,
+        bufferSeconds: s.archive.bufferSeconds,
+        scanLimitMb: s.archive.scanLimitMb,
+        logRetentionDays: s.logRetentionDays,
+        forceDestroy: !s.protectData,
+      },
+      { parent: this },
+    );
     const alerting = new Alerting(`${name}-alerts`, { emails: s.alarmEmails }, { parent: this });
     const monitoring = new Monitoring(
       `${name}-monitoring`,
@@ -137,6 +161,11 @@ export class Pipeline extends pulumi.ComponentResource {
     this.alarmTopicArn = alerting.topicArn;
     this.dashboardNames = monitoring.dashboardNames;
     this.alarmNames = monitoring.alarmNames;
+    this.archiveBucket = archive.bucketName;
+    this.archiveDeliveryStream = archive.deliveryStreamName;
+    this.glueDatabase = archive.databaseName;
+    this.athenaWorkgroup = archive.workgroupName;
+    this.namedQueries = archive.namedQueryNames;
     this.registerOutputs({
       streamName: this.streamName,
       streamArn: this.streamArn,
@@ -150,6 +179,11 @@ export class Pipeline extends pulumi.ComponentResource {
       alarmTopicArn: this.alarmTopicArn,
       dashboardNames: this.dashboardNames,
       alarmNames: this.alarmNames,
+      archiveBucket: this.archiveBucket,
+      archiveDeliveryStream: this.archiveDeliveryStream,
+      glueDatabase: this.glueDatabase,
+      athenaWorkgroup: this.athenaWorkgroup,
+      namedQueries: this.namedQueries,
     });
   }
 }
@@ -170,6 +204,15 @@ export interface PipelineOutputs {
   readonly alarmTopicArn: string;
   readonly dashboards: string[];
   readonly alarms: string[];
+  /** Where Firehose archives every record, under `events/day=<yyyy-MM-dd>/`. */
+  readonly archiveBucket: string;
+  readonly archiveDeliveryStream: string;
+  /** The Glue database holding the archive's `events` table. */
+  readonly glueDatabase: string;
+  /** The Athena workgroup to query the archive in (its results location and scan cutoff are enforced). */
+  readonly athenaWorkgroup: string;
+  /** The Athena named queries that give each counter back from the archive. */
+  readonly namedQueries: string[];
 }
 
 /** Declares every configured pipeline; returns each one's outputs by pipeline name. */
@@ -195,6 +238,11 @@ export function declarePipelines(
         alarmTopicArn: p.alarmTopicArn,
         dashboards: p.dashboardNames,
         alarms: p.alarmNames,
+        archiveBucket: p.archiveBucket,
+        archiveDeliveryStream: p.archiveDeliveryStream,
+        glueDatabase: p.glueDatabase,
+        athenaWorkgroup: p.athenaWorkgroup,
+        namedQueries: p.namedQueries,
       }),
     ] as const;
   });

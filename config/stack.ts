@@ -38,6 +38,8 @@ export interface PipelineSettings {
   readonly forwarder: FunctionSettings & { readonly mapping: MappingSettings };
   readonly logRetentionDays: number;
   readonly quarantineRetentionDays: number;
+  /** The raw event archive: how long it keeps records, how often Firehose writes, what one query may scan. */
+  readonly archive: { readonly retentionDays: number; readonly bufferSeconds: number; readonly scanLimitMb: number };
   readonly alarmEmails: readonly string[];
   /** This pipeline's catalog threshold overrides, keyed `<metricId>.<alarmName>`. */
   readonly alarmThresholds: Readonly<Record<string, number>>;
@@ -78,6 +80,9 @@ export const CONFIG_KEYS = {
   forwarderTimeoutSeconds: "integer",
   logRetentionDays: "integer",
   quarantineRetentionDays: "integer",
+  archiveRetentionDays: "integer",
+  archiveBufferSeconds: "integer",
+  athenaScanLimitMb: "integer",
   alarmEmails: "array",
   alarmThresholds: "array",
   iteratorAgeAlarmMs: "integer",
@@ -93,6 +98,11 @@ export const RENAMED_KEYS: Readonly<Record<string, ConfigKey>> = { bucket: "gran
 
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Firehose's buffering interval range, in seconds. */
+export const ARCHIVE_BUFFER_SECONDS = { min: 60, max: 900 } as const;
+/** Athena refuses a smaller per-query scan cutoff than 10 MB. */
+export const MIN_SCAN_LIMIT_MB = 10;
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -230,6 +240,12 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     fail("logRetentionDays", `is ${logRetentionDays}, which CloudWatch Logs does not offer (${LOG_RETENTION_DAYS.join(", ")})`, `pulumi config set logRetentionDays ${nearest}`);
   }
   const quarantineRetentionDays = int("quarantineRetentionDays", 1, 3650);
+  const archive = {
+    retentionDays: int("archiveRetentionDays", 1, 3650, " (days S3 keeps an archived record)"),
+    bufferSeconds: int("archiveBufferSeconds", ARCHIVE_BUFFER_SECONDS.min, ARCHIVE_BUFFER_SECONDS.max, " (Firehose's buffering interval range)"),
+    // Athena refuses a cutoff under 10 MB; 1 TiB is already $5 a query.
+    scanLimitMb: int("athenaScanLimitMb", MIN_SCAN_LIMIT_MB, 1_048_576, " (Athena's smallest per-query cutoff is 10 MB)"),
+  };
 
   const alarmEmails = list("alarmEmails");
   alarmEmails.forEach((email, i) => {
@@ -279,6 +295,7 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     forwarder,
     logRetentionDays,
     quarantineRetentionDays,
+    archive,
     alarmEmails,
     iteratorAgeAlarmMs,
     rejectedRecordsAlarmThreshold,

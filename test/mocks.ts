@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
+/** The AWS-managed key behind `alias/aws/kinesis`, as `aws:kms/getAlias` answers it. */
+export const KINESIS_KEY_ID = "0b7e2a34-5c1d-4e8f-9a6b-2c3d4e5f6a7b";
+export const KINESIS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KINESIS_KEY_ID}`;
 
 export interface Recorded {
   readonly type: string;
@@ -42,6 +45,18 @@ function computedState(args: pulumi.runtime.MockResourceArgs, id: string): Recor
       return { arn: arn("cloudwatch", `alarm:${i.name}`) };
     case "aws:cloudwatch/eventRule:EventRule":
       return { name: id, arn: arn("events", `rule/${id}`) };
+    case "aws:cloudwatch/logStream:LogStream":
+      return { name: i.name ?? id, arn: arn("logs", `log-group:${i.logGroupName}:log-stream:${i.name ?? id}`) };
+    case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+      return { name: i.name ?? id, arn: arn("firehose", `deliverystream/${i.name ?? id}`) };
+    case "aws:glue/catalogDatabase:CatalogDatabase":
+      return { name: i.name, arn: arn("glue", `database/${i.name}`) };
+    case "aws:glue/catalogTable:CatalogTable":
+      return { name: i.name, arn: arn("glue", `table/${i.databaseName}/${i.name}`) };
+    case "aws:athena/workgroup:Workgroup":
+      return { name: i.name, arn: arn("athena", `workgroup/${i.name}`) };
+    case "aws:athena/namedQuery:NamedQuery":
+      return { name: i.name };
     default:
       return {};
   }
@@ -68,6 +83,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
       case "aws:index/getRegion:getRegion":
         return { region: REGION, name: REGION, id: REGION, endpoint: `ec2.${REGION}.amazonaws.com` };
+      case "aws:kms/getAlias:getAlias":
+        // Only the stream's AWS-managed key: any other alias is a lookup nobody meant.
+        if (args.inputs.name !== "alias/aws/kinesis") throw new Error(`unmocked alias ${JSON.stringify(args.inputs.name)} for aws:kms/getAlias: only alias/aws/kinesis is answered`);
+        return { name: args.inputs.name, arn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/kinesis`, targetKeyId: KINESIS_KEY_ID, targetKeyArn: KINESIS_KEY_ARN, id: KINESIS_KEY_ARN, region: REGION };
       default:
         throw new Error(`unmocked invoke ${args.token}(${JSON.stringify(args.inputs)}): add it to test/mocks.ts deliberately`);
     }
