@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { KinesisStreamEvent } from "aws-lambda";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { FirehoseTransformationResult, KinesisStreamEvent } from "aws-lambda";
+import { namedQueries } from "../catalog/archive";
+import { COUNTED_METRIC, OVERFLOW_METRIC, REJECTED_METRIC } from "../catalog/schema";
+import { openArchive, runQuery, writeDelivery } from "../local/archive";
 import type { Catalog } from "../catalog";
 import { declarePipelines, type PipelineOutputs } from "../components";
 import { parseConfig, PROJECT } from "../config";
@@ -16,7 +22,7 @@ import { fixtureCatalog } from "./fixtures";
 import { startLambda } from "./lambdaRuntime";
 import { promiseOf, REGION, type Recorded, RecordingMocks } from "./mocks";
 import { settle } from "./program";
-import { near, scanCounters, truth, truthKey } from "./truth";
+import { counterDiff, near, scanCounters, truth, truthKey } from "./truth";
 
 const PIPELINES: readonly (readonly [string, Catalog])[] = [
   ["web", fixtureCatalog("web")],
@@ -166,6 +172,62 @@ describe("two pipelines with different catalogs in one program", function () {
           for (const [key, c] of table.counters) assert.equal(totals.get(key), c.count, key);
         } finally {
           await Promise.all([analyzer.stop(), forwarder.stop()]);
+        }
+      });
+
+      it(`${pipeline}: its archiver bundle reads the same stream as its analyzer counted it, and its named queries give the table back`, async () => {
+        // Prepare: the archiver as its component deploys it, on the state table the analyzer above filled.
+        const archiverFn = ofPipeline(pipeline, FN, "archive-archiver");
+        const variables = (archiverFn.inputs.environment?.variables ?? {}) as Record<string, string>;
+        const counterTable = (ofPipeline(pipeline, FN, "analyzer").inputs.environment.variables as Record<string, string>).COUNTER_TABLE;
+        const archiver = await startLambda({
+          code: await deployedCode(archiverFn),
+          env: { AWS_REGION: LOCAL_AWS.region, AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_LAMBDA_LOG_LEVEL: "ERROR", ...variables, AWS_ENDPOINT_URL_DYNAMODB: env.dynamoEndpoint },
+          functionName: archiverFn.name,
+        });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `archive-${pipeline}-`));
+        try {
+          // Act: Firehose hands it the stream's records (those the analyzer took), in buffers of 0.2 MB.
+          const records = batch().Records;
+          const rows: { line: string; day: string }[] = [];
+          for (let i = 0; i < records.length; i += 200) {
+            const event = {
+              invocationId: `invocation-${i}`,
+              deliveryStreamArn: `arn:aws:firehose:${REGION}:123456789012:deliverystream/${pipeline}`,
+              region: REGION,
+              records: records.slice(i, i + 200).map((r) => ({
+                recordId: r.eventID,
+                approximateArrivalTimestamp: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+                data: r.kinesis.data,
+                kinesisRecordMetadata: { shardId: r.eventID.split(":")[0], partitionKey: r.kinesis.partitionKey, approximateArrivalTimestamp: Math.round(r.kinesis.approximateArrivalTimestamp * 1000), sequenceNumber: r.kinesis.sequenceNumber, subsequenceNumber: "0" },
+              })),
+            };
+            const answer = (await archiver.invoke<FirehoseTransformationResult>(event)).result;
+            assert.deepEqual([...new Set(answer.records.map((r) => r.result))], ["Ok"]);
+            rows.push(...answer.records.map((r) => ({ line: Buffer.from(r.data!, "base64").toString("utf8"), day: r.metadata!.partitionKeys.day })));
+          }
+          writeDelivery(dir, { deliveryStream: pipeline, deliveredAtMs: now, id: "1", rows });
+          // Assess: each named query of a counter the table keeps returns exactly the table's counters.
+          const table = await scanCounters(env.clients.dynamo, counterTable);
+          const db = await openArchive(dir, catalog);
+          const fromArchive = new Map<string, { count: number; sum: number }>();
+          try {
+            for (const query of namedQueries(catalog).filter((q) => ![COUNTED_METRIC, REJECTED_METRIC].includes(q.metric) && !(q.metric === OVERFLOW_METRIC && q.dimensions.length > 0))) {
+              const result = await runQuery(db, query.sql, ["0000-01-01", "9999-12-31", "", "~"]);
+              const at = (row: (string | null)[], column: string) => row[result.columns.indexOf(column)] ?? "";
+              for (const row of result.rows) {
+                fromArchive.set(truthKey(query.metric, Object.fromEntries(query.dimensions.map((d) => [d, at(row, d)])), at(row, "bucket")), { count: Number(at(row, "count")), sum: query.hasSum ? Number(at(row, "sum")) : 0 });
+              }
+            }
+            const rejected = await runQuery(db, 'SELECT "reject_reason", count(*) FROM "events" WHERE "reject_reason" IS NOT NULL GROUP BY 1');
+            assert.deepEqual(Object.fromEntries(rejected.rows.map(([reason, n]) => [reason, Number(n)])), Object.fromEntries(table.rejected));
+          } finally {
+            db.close();
+          }
+          assert.deepEqual(counterDiff(table.counters, fromArchive), []);
+        } finally {
+          await archiver.stop();
+          fs.rmSync(dir, { recursive: true, force: true });
         }
       });
     }
