@@ -58,3 +58,22 @@ export function parseRange(from: string | undefined, to: string | undefined): { 
   return { fromMs, toMs };
 }
 
+
+/**
+ * Runs a command's `main` when its file is the entry point: exits with its code, or with the
+ * UsageError's (the usage after a wrong option), or 1 with the error's message.
+ */
+export function runCommand(main: () => Promise<number>, usage: string): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`error: ${error.message}\n${error.code === 2 ? `\n${usage}\n` : ""}`);
+        process.exit(error.code);
+      }
+      // For npm run sql, DuckDB's own message says what is wrong with the SQL (a parser or binder error).
+      process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -22,7 +22,7 @@ import { type NamedQuery, namedQueries } from "../catalog/archive";
 import { bucketKey, type Counter, COUNTER_TABLE, counterKey, decodeCounter, ITEM, type ItemImage } from "../catalog/item";
 import { type Catalog, dimensionNames, metricEntries } from "../catalog/schema";
 import { type ArchiveDb, archiveSpan, openArchive, runQuery } from "./archive";
-import { localArchive, localPipeline, parseRange, UsageError } from "./archiveCli";
+import { localArchive, localPipeline, parseRange, runCommand, UsageError } from "./archiveCli";
 import { compareWithArchive, counterSeries, type CounterSeries, DAY_MS, type Difference, queryParameters, type QueryRows, wholeDays } from "./archiveQueries";
 import { AthenaQueryError, type AthenaTarget, type Backoff, runAthenaQuery } from "./athena";
 import { readStack, StackError } from "./stackConfig";
@@ -334,16 +334,4 @@ async function main(): Promise<number> {
   return reports.some((r) => r.differences.length > 0 || r.failures.length > 0) ? 1 : 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        process.stderr.write(`error: ${error.message}\n${error.code === 2 ? `\n${USAGE}\n` : ""}`);
-        process.exit(error.code);
-      }
-      process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main, USAGE);

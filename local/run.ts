@@ -48,7 +48,7 @@ const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--se
                   a line over Kinesis's 1 MiB record limit is refused before anything is sent).
                   npm run sample writes one: samples/events.jsonl
   --out DIR       where the outputs go (default: out); a run replaces only these:
-${OUTPUTS.map((o) => `      ${shownName(o).padEnd(20)}${OUTPUT_NOTES[o] ?? ""}`).join("\n")}
+${OUTPUTS.map((o) => `      ${shownName(o).padEnd(24)}${OUTPUT_NOTES[o] ?? ""}`).join("\n")}
   --count N       synthetic events when no --events is given (default: 5000)
   --seed N        seed of the synthetic producer (default: 42)
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { ARCHIVE_PARTITION, archiveColumns, type NamedQuery, namedQueries } from "../catalog/archive";
 import type { Catalog } from "../catalog/schema";
 import { type ArchiveDb, archiveSpan, openArchive, type QueryResult, runQuery } from "./archive";
-import { localArchive, localPipeline, parseRange, UsageError } from "./archiveCli";
+import { localArchive, localPipeline, parseRange, runCommand, UsageError } from "./archiveCli";
 import { queryParameters, wholeDays } from "./archiveQueries";
 
 const USAGE = `usage: npm run sql -- [--out DIR] [--pipeline NAME] [--csv] "SQL"
@@ -193,17 +193,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        process.stderr.write(`error: ${error.message}\n${error.code === 2 ? `\n${USAGE}\n` : ""}`);
-        process.exit(error.code);
-      }
-      // DuckDB's own message says what is wrong with the SQL (a parser or binder error).
-      process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main, USAGE);

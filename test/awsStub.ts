@@ -88,8 +88,12 @@ export async function startAwsStub(): Promise<AwsStub> {
       }
     });
   });
-  server.on("clientError", (_error, socket) => socket.destroy());
+  return { ...(await listenOnLoopback(server)), metricCalls, objects };
+}
 
+/** Listens on 127.0.0.1 on a free port; `stop` closes the server and the connections the SDK keeps alive. */
+async function listenOnLoopback(server: http.Server): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  server.on("clientError", (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, HOST, () => resolve());
@@ -98,8 +102,6 @@ export async function startAwsStub(): Promise<AwsStub> {
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://${HOST}:${port}`,
-    metricCalls,
-    objects,
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -408,21 +410,5 @@ export async function startAthenaStub(options: AthenaStubOptions): Promise<Athen
       );
     });
   });
-  server.on("clientError", (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, HOST, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  let stopped: Promise<void> | undefined;
-  return {
-    endpoint: `http://${HOST}:${port}`,
-    started,
-    calls,
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  return { ...(await listenOnLoopback(server)), started, calls };
 }
