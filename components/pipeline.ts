@@ -139,6 +139,7 @@ export class Pipeline extends pulumi.ComponentResource {
             { role: "forwarder", functionName: forwarder.functionName, dlqName: forwarder.dlqName },
           ],
           reconciler: { functionName: reconciler.functionName },
+          archive: { deliveryStreamName: archive.deliveryStreamName, archiverFunctionName: archive.archiverFunctionName, bufferSeconds: s.archive.bufferSeconds },
         },
         reconcileEveryMinutes: s.reconcile.everyMinutes,
         topicArn: alerting.topicArn,

@@ -245,3 +245,57 @@ export function reconcilerHealth<N>(o: { prefix: string; namespace: string; func
     ],
   });
 }
+
+/**
+ * The raw archive: Firehose reading the stream and writing S3, and the archiver it transforms
+ * with. Freshness is the age of the oldest record not yet delivered; past the buffer plus
+ * Firehose's longest buffering (15 minutes), rows are stuck: the archiver failing, or S3 refusing.
+ */
+export function archiveHealth<N>(o: { prefix: string; deliveryStreamName: N; archiverFunctionName: N; bufferSeconds: number }): Health<N> {
+  const firehose = (metricName: string, statistic: Statistic) => ({ namespace: "AWS/Firehose", metricName, dimensions: { DeliveryStreamName: o.deliveryStreamName }, statistic, period: 300 });
+  const stuckSeconds = o.bufferSeconds + 900;
+  return health({
+    prefix: o.prefix,
+    subject: "archive",
+    title: "Health: archive",
+    graphs: [
+      {
+        title: "Archive: records read and delivered",
+        watches: [
+          { label: "read from the stream", ...firehose("DataReadFromKinesisStream.Records", "Sum") },
+          { label: "delivered to S3", ...firehose("DeliveryToS3.Records", "Sum") },
+        ],
+      },
+      {
+        title: "Archive: oldest record not yet delivered (s)",
+        watches: [
+          {
+            label: "data freshness",
+            ...firehose("DeliveryToS3.DataFreshness", "Maximum"),
+            alarm: {
+              check: "freshness",
+              description: `Records have waited over ${stuckSeconds} s to reach the archive: the archiver or the S3 delivery is failing (see the delivery stream's logs).`,
+              threshold: stuckSeconds,
+              evaluationPeriods: 2,
+              datapointsToAlarm: 2,
+            },
+          },
+        ],
+      },
+      {
+        title: "Archive: archiver errors",
+        watches: [
+          {
+            label: "errors",
+            namespace: "AWS/Lambda",
+            metricName: "Errors",
+            dimensions: { FunctionName: o.archiverFunctionName },
+            statistic: "Sum",
+            period: 60,
+            alarm: { check: "archiver-errors", description: "The archiver failed invocations: Firehose retries them, then keeps their records under errors/, outside the table.", threshold: 1 },
+          },
+        ],
+      },
+    ],
+  });
+}

@@ -1,6 +1,6 @@
 import { type Catalog, type Granularity } from "../catalog";
 import { type AlarmSpec, catalogAlarms } from "./alarms";
-import { functionHealth, type Health, reconcilerHealth, recordsHealth, streamHealth, tableHealth } from "./health";
+import { archiveHealth, functionHealth, type Health, reconcilerHealth, recordsHealth, streamHealth, tableHealth } from "./health";
 import { catalogSections, type DashboardBody, packDashboards } from "./widgets";
 
 /** The resources a pipeline's health watches, by name. */
@@ -11,6 +11,8 @@ export interface PipelineResources<N> {
   readonly functions: readonly { readonly role: string; readonly functionName: N; readonly dlqName: N }[];
   /** The scheduled function that corrects CloudWatch to the counters. */
   readonly reconciler: { readonly functionName: N };
+  /** The raw archive: its Firehose delivery stream, its archiver and its buffer. */
+  readonly archive: { readonly deliveryStreamName: N; readonly archiverFunctionName: N; readonly bufferSeconds: number };
 }
 
 export interface MonitoringOptions<N> {
@@ -52,6 +54,7 @@ export function pipelineMonitoring<N>(o: MonitoringOptions<N>): Monitoring<N> {
     tableHealth({ prefix, tableName: o.resources.table }),
     recordsHealth({ prefix, namespace: o.catalog.namespace, granularity: o.granularity, rejectedThreshold: o.rejectedThreshold }),
     reconcilerHealth({ prefix, namespace: o.catalog.namespace, functionName: o.resources.reconciler.functionName, everyMinutes: o.reconcileEveryMinutes }),
+    archiveHealth({ prefix, ...o.resources.archive }),
   ];
   const sections = [...catalogSections({ catalog: o.catalog, granularity: o.granularity, alarms: own }), ...health.map((h) => h.section)];
   return {

@@ -12,6 +12,7 @@ const resources: PipelineResources<string> = {
     { role: "forwarder", functionName: "fw-fn", dlqName: "fw-dlq" },
   ],
   reconciler: { functionName: "rc-fn" },
+  archive: { deliveryStreamName: "archive-delivery", archiverFunctionName: "ar-fn", bufferSeconds: 300 },
 };
 const monitoring = (o: { catalog?: Catalog; granularity?: Granularity; thresholds?: Record<string, number> } = {}) =>
   pipelineMonitoring({ stack: "qa", pipeline: "web", catalog: o.catalog ?? catalog, granularity: o.granularity ?? "minute", region: "eu-west-1", resources, thresholds: o.thresholds, iteratorAgeMs: 60_000, rejectedThreshold: 1, reconcileEveryMinutes: 15 });
@@ -139,7 +140,7 @@ describe("alarms from the catalog", () => {
       );
       // Assess
       const health = alarms.filter((a) => a.kind === "health");
-      assert.equal(health.length, 13);
+      assert.equal(health.length, 15);
       for (const a of health) {
         const key = JSON.stringify([a.namespace, a.metricName, a.dimensions, a.statistic, a.period]);
         const shown = rows.filter((r) => r.key === key);
@@ -165,7 +166,7 @@ describe("dashboards from the catalog", () => {
     assert.deepEqual(dashboards.map((d) => d.name), ["qa-web", "qa-web-2"]);
     assert.ok(dashboards.every((d) => d.body.widgets.length <= 500));
     const widgets = dashboards.flatMap((d) => d.body.widgets);
-    assert.equal(widgets.filter((w) => w.type === "metric").length, 286 * 2 + 11); // and eleven health graphs
+    assert.equal(widgets.filter((w) => w.type === "metric").length, 286 * 2 + 14); // and fourteen health graphs
     // No group is cut: each header appears once, and the second dashboard holds whole groups.
     const all = dashboards.flatMap((d) => headers(d.body.widgets));
     assert.equal(new Set(all).size, all.length);

@@ -183,6 +183,7 @@ for (const stack of ["dev", "prod"] as const) {
       const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-analytics-${f}-${c}`));
       health.push(`${stack}-analytics-table-write-throttles`, `${stack}-analytics-stream-write-throughput-exceeded`, `${stack}-analytics-analyzer-rejected-records`);
       health.push(`${stack}-analytics-reconciler-corrections`, `${stack}-analytics-reconciler-errors`);
+      health.push(`${stack}-analytics-archive-freshness`, `${stack}-analytics-archive-archiver-errors`);
       assert.deepEqual([...byName.keys()].sort(), [...catalogAlarms, ...health].sort());
       for (const alarm of alarms) {
         assert.deepEqual(alarm.inputs.alarmActions, [topicArn], alarm.inputs.name);
@@ -200,6 +201,11 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(age.inputs.threshold, stack === "dev" ? 60000 : 120000);
       assert.deepEqual(byName.get(`${stack}-analytics-forwarder-dlq-depth`)!.inputs.dimensions, { QueueName: "analytics-forwarder-fn-dlq-id" });
       assert.deepEqual(byName.get(`${stack}-analytics-table-write-throttles`)!.inputs.dimensions, { TableName: "analytics-counters-table-id" });
+      // The archive's: Firehose's freshness past its buffer plus 15 minutes, and the archiver's errors.
+      const freshness = byName.get(`${stack}-analytics-archive-freshness`)!;
+      assert.deepEqual(freshness.inputs.dimensions, { DeliveryStreamName: m().one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").id });
+      assert.deepEqual([freshness.inputs.namespace, freshness.inputs.metricName, freshness.inputs.statistic, freshness.inputs.threshold], ["AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum", (stack === "dev" ? 60 : 300) + 900]);
+      assert.deepEqual(byName.get(`${stack}-analytics-archive-archiver-errors`)!.inputs.dimensions, { FunctionName: m().one(T.fn, "archiver").id });
     });
 
     it("draws a widget for every catalog metric, with alarm thresholds as annotations, and a health section", () => {
