@@ -248,7 +248,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
   say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
   await reconcileAfterRun({ clients, pipeline, table: names.table, functionName: names.reconciler.functionName, store, log: logFor("reconciler"), say });
-  await archiveStream({ clients, pipeline, streamName: names.stream, shardIds: stream.shardIds, streamArn: stream.arn, deliveryStream: names.archive, stateTable, dir: path.join(outDir, ARCHIVE_DIR), log: logFor("archiver"), say });
+  await archiveStream({ clients, pipeline, streamName: names.stream, shardIds: stream.shardIds, streamArn: stream.arn, deliveryStream: names.archive, stateTable, dir: path.join(outDir, ARCHIVE_DIR), store, log: logFor("archiver"), say });
   const finished = Date.now();
   for (const fn of [analyzer, forwarder]) {
     const depth = deadLetters.filter((l) => l.queue === fn.dlqName).length;
@@ -409,10 +409,13 @@ async function archiveStream(o: {
   deliveryStream: string;
   stateTable: string;
   dir: string;
+  /** Where Firehose's and the archiver's own metrics go, for the archive's health. */
+  store: MetricStore;
   log: Logger;
   say: (line: string) => void;
 }): Promise<void> {
   const { catalog, settings } = o.pipeline;
+  const firehose = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Firehose", metricName, dimensions: { DeliveryStreamName: o.deliveryStream }, timestamp: Date.now(), value });
   const handler = createArchiverHandler({
     rules: analyzerRules({ catalog, granularity: settings.granularity }),
     columns: archiveColumns(catalog),
@@ -459,6 +462,10 @@ async function archiveStream(o: {
       }
       records += rows.length;
       invocations += 1;
+      firehose("DataReadFromKinesisStream.Records", batch.length);
+      firehose("DeliveryToS3.Records", rows.length);
+      // No DeliveryToS3.DataFreshness: the archive is written after the pollers, not on Firehose's buffer, so its age would say nothing.
+      o.store.put({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: `${o.deliveryStream}-archiver` }, timestamp: Date.now(), value: 0 });
     }
   }
   o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations, ${((Date.now() - started) / 1000).toFixed(1)} s); query them with npm run sql`);
