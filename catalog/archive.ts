@@ -151,6 +151,11 @@ export interface NamedQuery {
   readonly hasSum: boolean;
   /** Which time the counters go by: the event's bucket, or the arrival's (the pipeline's own counters). */
   readonly time: "bucket" | "arrival_bucket";
+  /**
+   * What its rows hold, in order: `bucket`, the dimensions, `count`, then `sum` when it has one.
+   * Read results by position: an engine may give the names back in another case.
+   */
+  readonly columns: readonly string[];
   readonly description: string;
   readonly sql: string;
 }
@@ -178,8 +183,13 @@ function deduplicated(columns: readonly string[], time: "bucket" | "arrival_buck
   ].join("\n");
 }
 
+/**
+ * A query's comment lines. Catalog text is the user's: a line break would end the comment and run
+ * the rest as SQL, and a `?` would read as one more parameter, so neither reaches the SQL.
+ */
 function header(description: string): string {
-  return [`-- ${description}`, `-- Parameters, in order: ${QUERY_PARAMETERS.join("; ")}.`].join("\n");
+  const safe = description.replace(/[\p{Cc}\u2028\u2029]+/gu, " ").replace(/\?/g, "");
+  return [`-- ${safe}`, `-- Parameters, in order: ${QUERY_PARAMETERS.join("; ")}.`].join("\n");
 }
 
 /**
@@ -206,6 +216,7 @@ export function namedQueries(catalog: Catalog): NamedQuery[] {
         dimensions: split,
         hasSum: sumColumn !== undefined,
         time: "bucket",
+        columns: ["bucket", ...split, "count", ...(sumColumn === undefined ? [] : ["sum"])],
         description: what,
         sql: [
           header(what),
@@ -221,7 +232,8 @@ export function namedQueries(catalog: Catalog): NamedQuery[] {
   }
 
   const pipeline = (metric: string, suffix: string, description: string, sql: string, dimensions: string[] = []): void => {
-    queries.push({ id: `${metric}-per-bucket${suffix}`, metric, dimensions, hasSum: false, time: metric === OVERFLOW_METRIC ? "bucket" : "arrival_bucket", description, sql });
+    const time = metric === OVERFLOW_METRIC ? "bucket" : "arrival_bucket";
+    queries.push({ id: `${metric}-per-bucket${suffix}`, metric, dimensions, hasSum: false, time, columns: ["bucket", ...dimensions, "count"], description, sql });
   };
   const arrival = (description: string, where: string, extra: string[]) =>
     [
@@ -239,10 +251,12 @@ export function namedQueries(catalog: Catalog): NamedQuery[] {
   pipeline(REJECTED_METRIC, `-by-${REJECTED_DIMENSION}`, byReason, arrival(byReason, `${q("reject_reason")} IS NOT NULL`, ["reject_reason"]), [REJECTED_DIMENSION]);
 
   if (overflowBranches.length > 0) {
+    // One pass over the rows: each row meets the (event, <metric>.<field>) pairs that could overflow,
+    // and counts once per pair whose field it holds as (other). (A UNION per pair would read the
+    // days once per pair: Athena inlines the WITH into each branch, and each read counts against the cap.)
     const fields = [...new Set(overflowBranches.map((b) => columnName(b.field)))];
-    const union = overflowBranches
-      .map((b) => `  SELECT ${q("bucket")}, ${literal(`${b.metric}.${b.field}`)} AS ${q(OVERFLOW_DIMENSION)} FROM e WHERE ${q("event_type")} = ${literal(b.event)} AND ${q(columnName(b.field))} = ${literal(OVERFLOW_VALUE)}`)
-      .join("\n  UNION ALL\n");
+    const pairs = overflowBranches.map((b) => `(${literal(b.event)}, ${literal(`${b.metric}.${b.field}`)})`).join(", ");
+    const value = `CASE b.${q(OVERFLOW_DIMENSION)} ${overflowBranches.map((b) => `WHEN ${literal(`${b.metric}.${b.field}`)} THEN e.${q(columnName(b.field))}`).join(" ")} END`;
     for (const split of [[], [OVERFLOW_DIMENSION]]) {
       const description = `${OVERFLOW_METRIC}: dimension values counted under ${OVERFLOW_VALUE}, per bucket${split.length === 0 ? "" : ", per <metric>.<field>"}`;
       const keys = ["bucket", ...split].map(q).join(", ");
@@ -254,7 +268,11 @@ export function namedQueries(catalog: Catalog): NamedQuery[] {
           header(description),
           deduplicated(["event_type", "bucket", ...fields], "bucket", `${q("reject_reason")} IS NULL`),
           `SELECT ${keys}, count(*) AS ${q("count")}`,
-          `FROM (\n${union}\n) AS o`,
+          `FROM (`,
+          `  SELECT e.${q("bucket")} AS ${q("bucket")}, b.${q(OVERFLOW_DIMENSION)} AS ${q(OVERFLOW_DIMENSION)}`,
+          `  FROM e CROSS JOIN (VALUES ${pairs}) AS b(${q("event")}, ${q(OVERFLOW_DIMENSION)})`,
+          `  WHERE e.${q("event_type")} = b.${q("event")} AND ${value} = ${literal(OVERFLOW_VALUE)}`,
+          `) AS o`,
           `GROUP BY ${keys}`,
           `ORDER BY ${keys}`,
         ].join("\n"),

@@ -166,8 +166,9 @@ export class EventArchive extends pulumi.ComponentResource {
               Effect: "Allow",
               Principal: { Service: "firehose.amazonaws.com" },
               Action: "sts:AssumeRole",
-              // Only Firehose acting for this account: no confused deputy.
-              Condition: { StringEquals: { "aws:SourceAccount": account } },
+              // Only Firehose acting for this account (Firehose passes the account id as the external
+              // id: https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html): no confused deputy.
+              Condition: { StringEquals: { "sts:ExternalId": account } },
             },
           ],
         }),
@@ -186,7 +187,8 @@ export class EventArchive extends pulumi.ComponentResource {
         Effect: "Allow",
         Action: ["kms:Decrypt"],
         Resource: streamKeyArn,
-        Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${region}.amazonaws.com` } },
+        // Through Kinesis, and for this stream's records only (Kinesis puts the stream's ARN in the encryption context).
+        Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${region}.amazonaws.com`, "kms:EncryptionContext:aws:kinesis:arn": args.streamArn } },
       },
       {
         Sid: "WriteArchive",

@@ -123,11 +123,9 @@ const entryKey = (e: Pick<Entry, "metric" | "dimensions" | "bucket">) => `${e.me
 /** The archive's side: one entry per row of every query, under the counter it must equal. */
 function archiveEntries(results: readonly QueryRows[]): Entry[] {
   return results.flatMap(({ query, columns, rows }) => {
-    const at = (name: string) => {
-      const i = columns.indexOf(name);
-      if (i < 0) throw new Error(`query ${query.id} returned no column "${name}" (it returned ${columns.join(", ")})`);
-      return i;
-    };
+    // By position: Athena may give the names back lower-cased.
+    if (columns.length !== query.columns.length) throw new Error(`query ${query.id} returned ${columns.length} columns (${columns.join(", ")}), not ${query.columns.join(", ")}`);
+    const at = (name: string) => query.columns.indexOf(name);
     const bucket = at("bucket");
     const count = at("count");
     const dims = query.dimensions.map((name) => [name, at(name)] as const);
@@ -249,7 +247,7 @@ export function counterSeries(
     const options = names.map((name) => new Set([...knownValues(catalog, query.metric, name), ...(kept.get(`${query.metric}.${name}`) ?? [])]));
     for (const r of results.filter((x) => x.query.id === query.id)) {
       names.forEach((name, i) => {
-        const column = r.columns.indexOf(name);
+        const column = query.columns.indexOf(name);
         for (const row of r.rows) if (column >= 0 && row[column] !== null) options[i].add(row[column]!);
       });
     }

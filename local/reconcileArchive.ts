@@ -38,7 +38,8 @@ const USAGE = `usage: npm run reconcile -- [--out DIR] [--pipeline NAME] [--from
   --from ISO       first bucket compared, e.g. 2026-11-22 or 2026-11-22T05:00 (UTC unless a zone is given)
   --to ISO         end of the range, exclusive. Default range: locally, the whole days of every
                    bucket in the counters and the archive; with --stack, the buckets whose counters
-                   can't have expired (counterTtlDays) up to the start of the hour before this one
+                   and rows can't have expired (counterTtlDays, archiveRetentionDays) up to the
+                   start of the hour before this one
   --stack NAME     a deployed stack: Athena (its glueDatabase, athenaWorkgroup) against its counter
                    table, from \`pulumi stack output --json --stack NAME\`
   --outputs FILE   that command's output saved to a file, instead of asking the Pulumi CLI
@@ -285,7 +286,9 @@ async function deployed(values: { stack: string; outputs?: string; pipeline?: st
       throw new UsageError(`stack ${values.stack} has no counterTableName, glueDatabase and athenaWorkgroup outputs for pipeline ${pipeline.name}; deploy it (pulumi up) first`, 1);
     }
     const nowMs = Date.now();
-    const fromMs = range.fromMs ?? Math.ceil((nowMs - pipeline.settings.counterTtlDays * DAY_MS) / DAY_MS) * DAY_MS;
+    // Neither side may have expired: counters live counterTtlDays, archived rows archiveRetentionDays.
+    const keptDays = Math.min(pipeline.settings.counterTtlDays, pipeline.settings.archive.retentionDays);
+    const fromMs = range.fromMs ?? Math.ceil((nowMs - keptDays * DAY_MS) / DAY_MS) * DAY_MS;
     const toMs = range.toMs ?? Math.floor((nowMs - SETTLE_MS) / 3_600_000) * 3_600_000;
     say(`${pipeline.name}: ${namedQueries(pipeline.catalog).length} named queries in Athena (${out.glueDatabase}, workgroup ${out.athenaWorkgroup}), buckets ${iso(fromMs)} to ${iso(toMs)}`);
     reports.push(

@@ -73,7 +73,7 @@ for (const stack of ["dev", "prod"] as const) {
         Effect: "Allow",
         Principal: { Service: "firehose.amazonaws.com" },
         Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+        Condition: { StringEquals: { "sts:ExternalId": ACCOUNT } },
       });
     });
 
@@ -85,7 +85,13 @@ for (const stack of ["dev", "prod"] as const) {
         statements(m().one(T.policy, "archive-delivery-policy")).map((s) => [s.Sid, s.Effect, s.Action, s.Resource, s.Condition]),
         [
           ["ReadSourceStream", "Allow", ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"], `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${stream.id}`, undefined],
-          ["DecryptSourceStream", "Allow", ["kms:Decrypt"], KINESIS_KEY_ARN, { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } }],
+          [
+            "DecryptSourceStream",
+            "Allow",
+            ["kms:Decrypt"],
+            KINESIS_KEY_ARN,
+            { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com`, "kms:EncryptionContext:aws:kinesis:arn": `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${stream.id}` } },
+          ],
           [
             "WriteArchive",
             "Allow",
@@ -205,6 +211,15 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(table.databaseName, database.inputs.name);
       assert.equal(table.tableType, "EXTERNAL_TABLE");
       assert.deepEqual(table.storageDescriptor.columns, archiveColumns(catalog).map((c) => ({ name: c.name, type: c.type, comment: c.comment })));
+      // Spelled out, not only as the generator gives them: the record's own columns, then the catalog's platform and amount.
+      assert.deepEqual(
+        table.storageDescriptor.columns.map((c: { name: string; type: string }) => `${c.name} ${c.type}`),
+        [
+          ...["shard_id", "sequence_number", "arrival_time", "arrival_bucket", "event_type", "event_time", "bucket", "reject_reason", "reject_detail", "line", "data_base64"].map((n) => `${n} string`),
+          "platform string",
+          "amount decimal(38,2)",
+        ],
+      );
       assert.ok(table.storageDescriptor.columns.some((c: { type: string }) => c.type.startsWith("decimal(38,")), "the shipped catalog sums an amount");
       assert.deepEqual(table.partitionKeys, [{ name: "day", type: "string" }]);
       assert.equal(table.storageDescriptor.location, "s3://analytics-archive-bucket-id/events/");

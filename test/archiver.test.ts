@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from "aws-lambda";
-import { archiveColumns, archiveProblems, RECORD_COLUMNS } from "../catalog/archive";
+import { archiveColumns, archiveProblems, namedQueries, RECORD_COLUMNS } from "../catalog/archive";
 import { defineCatalog, loadCatalog } from "../catalog";
 import { analyzerRules } from "../catalog/rules";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
@@ -162,6 +162,16 @@ describe("archiver: one row per record with the analyzer's reading (issue 11)", 
     );
     const failing: RegistryGate = { admitted: () => undefined, decide: () => Promise.reject(Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" })) };
     await assert.rejects(transformRecords([order("country-3")], { ...shopDeps, gate: failing }), /throttled/);
+  });
+
+  it("keeps catalog text out of the SQL: a label's line break can't end the comment, its ? can't add a parameter", () => {
+    const odd = defineCatalog({ namespace: "Odd", events: { typeField: "type", timeField: "at" }, metrics: { m: { event: "it's\nodd?", label: "Label?\r\nDROP TABLE events; --" } } });
+    const [query] = namedQueries(odd);
+    const lines = query.sql.split("\n");
+    assert.ok(lines[0].startsWith("-- Label ") && !lines[0].includes("?"), lines[0]);
+    assert.ok(lines[1].startsWith("-- Parameters"));
+    assert.equal(lines[2], "WITH e AS (");
+    assert.ok(query.sql.includes(`"event_type" = 'it''s\nodd?'`), "the event type itself is an escaped literal");
   });
 
   it("the archive's columns: the record's own, then each dimension and summed field once, named for SQL", () => {

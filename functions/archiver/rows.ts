@@ -13,6 +13,15 @@ import { bucketStart, type Decoded, parseTimestamp } from "../analyzer/decode";
 export type ArchiveRow = Record<string, string | null>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+// With the u flag a well-formed pair is one code point: only lone surrogates match.
+const LONE_SURROGATE = /\p{Surrogate}/gu;
+/**
+ * Text as SQL engines take it: a lone surrogate (half an emoji cut off by a message, or escaped in
+ * an event) would be written as `\ud83d`, which DuckDB refuses for the whole object; U+FFFD stands
+ * in for it, as a UTF-8 decoder would.
+ */
+const wellFormed = (text: string): string => text.replace(LONE_SURROGATE, "\ufffd");
 const day = (isoTime: string) => isoTime.slice(0, 10);
 
 /** The record's data as text, when it is base64 of UTF-8 (as decode requires before anything else). */
@@ -54,10 +63,10 @@ export function archiveRow(record: BatchRecord, decoded: Decoded, rules: Analyze
   row.data_base64 = line === undefined ? record.data : null;
   if (!decoded.ok) {
     const reading = rejectedReading(line, rules);
-    row.event_type = reading.eventType;
+    row.event_type = reading.eventType === null ? null : wellFormed(reading.eventType);
     row.event_time = reading.eventTime;
     row.reject_reason = decoded.reason;
-    row.reject_detail = decoded.detail;
+    row.reject_detail = wellFormed(decoded.detail);
     return { row, day: day(arrival) };
   }
   const bucket = iso(decoded.contributions[0].bucketMs);
