@@ -27,6 +27,19 @@ public class LoopbackDynamoDB {
         // The proxy only assembles the handler tree here; its own all-interfaces server is never started.
         server.setHandler(new DynamoDBProxyServer(0, handler).setUpHandler(handler));
         server.start();
+        // The parent holds our stdin open: when it is gone, even killed outright, so are we.
+        Thread watchdog = new Thread(() -> {
+            try {
+                while (System.in.read() != -1) {
+                    // keep reading until the pipe closes
+                }
+            } catch (java.io.IOException ignored) {
+                // a broken pipe means the same
+            }
+            System.exit(0);
+        });
+        watchdog.setDaemon(true);
+        watchdog.start();
         System.out.println("DynamoDB Local listening on " + host + ":" + connector.getLocalPort());
         server.join();
     }

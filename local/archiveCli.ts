@@ -20,12 +20,15 @@ export class UsageError extends Error {
   }
 }
 
+/** The local run that writes to `out`. */
+const startCommand = (out: string) => (path.resolve(out) === path.resolve("out") ? "npm start" : `npm start -- --out ${out}`);
+
 /** The pipeline the local run in `out` ran: --pipeline, else its summary.json's. */
 export function localPipeline(out: string, given: string | undefined): { name: string; catalog: Catalog } {
   let name = given;
   if (name === undefined) {
     const summary = path.join(out, "summary.json");
-    if (!fs.existsSync(summary)) throw new UsageError(`no summary.json in ${out}: run npm start first, or pass --pipeline NAME`, 1);
+    if (!fs.existsSync(summary)) throw new UsageError(`no summary.json in ${out}: run ${startCommand(out)} first, or pass --pipeline NAME`, 1);
     name = (JSON.parse(fs.readFileSync(summary, "utf8")) as { pipeline?: string }).pipeline;
     if (typeof name !== "string") throw new UsageError(`${summary} names no pipeline: run npm start again, or pass --pipeline NAME`, 1);
   }
@@ -41,7 +44,7 @@ export function localArchive(out: string): string {
   const dir = path.join(out, ARCHIVE_DIR);
   const objects = path.join(dir, ARCHIVE_PREFIX);
   const any = fs.existsSync(objects) && fs.readdirSync(objects, { recursive: true, encoding: "utf8" }).some((f) => f.endsWith(".gz"));
-  if (!any) throw new UsageError(`no archive under ${dir}: run npm start first`, 1);
+  if (!any) throw new UsageError(`no archive under ${dir}: run ${startCommand(out)} first`, 1);
   return dir;
 }
 

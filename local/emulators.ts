@@ -73,7 +73,8 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number; dataDir?
   const child = spawn(
     "java",
     [`-Djava.library.path=${path.join(dir, "DynamoDBLocal_lib")}`, "-cp", `${path.join(dir, "DynamoDBLocal.jar")}${path.delimiter}${path.join(dir, "DynamoDBLocal_lib", "*")}`, launcher, HOST, String(port), ...(options.dataDir === undefined ? [] : [path.resolve(options.dataDir)])],
-    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+    // stdin is a pipe the JVM watches: it exits when this process is gone, however it went.
+    { cwd: dir, stdio: ["pipe", "pipe", "pipe"] },
   );
   live.add(child);
   let output = "";

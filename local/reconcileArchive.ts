@@ -11,7 +11,6 @@
  * Differences and the summary go to stdout, progress to stderr. Exit 0 when there is none, 1 when
  * there are differences (or a query failed), 2 when an option is wrong.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -25,7 +24,7 @@ import { type ArchiveDb, archiveSpan, openArchive, runQuery } from "./archive";
 import { localArchive, localPipeline, parseRange, runCommand, UsageError } from "./archiveCli";
 import { compareWithArchive, counterSeries, type CounterSeries, DAY_MS, type Difference, queryParameters, type QueryRows, wholeDays } from "./archiveQueries";
 import { AthenaQueryError, type AthenaTarget, type Backoff, runAthenaQuery } from "./athena";
-import { readStack, StackError } from "./stackConfig";
+import { readStack, StackError, stackOutputs } from "./stackConfig";
 
 const USAGE = `usage: npm run reconcile -- [--out DIR] [--pipeline NAME] [--from ISO] [--to ISO]
        npm run reconcile -- --stack NAME [--outputs FILE] [--pipeline NAME] [--from ISO] [--to ISO]
@@ -275,8 +274,7 @@ async function deployed(values: { stack: string; outputs?: string; pipeline?: st
   const pipelines = values.pipeline === undefined ? stack.pipelines : stack.pipelines.filter((p) => p.name === values.pipeline);
   if (pipelines.length === 0) throw new UsageError(`--pipeline ${values.pipeline}: stack ${values.stack} has no such pipeline (it has ${stack.pipelines.map((p) => p.name).join(", ")})`);
   const range = parseRange(values.from, values.to);
-  const text = values.outputs !== undefined ? fs.readFileSync(values.outputs, "utf8") : execFileSync("pulumi", ["stack", "output", "--json", "--stack", values.stack], { encoding: "utf8" });
-  const outputs = JSON.parse(text) as StackOutputs;
+  const outputs = stackOutputs(values.stack, values.outputs) as StackOutputs;
   const athena = new AthenaClient({ region: stack.region });
   const dynamo = new DynamoDBClient({ region: stack.region });
   const reports: Reconciliation[] = [];

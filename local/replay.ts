@@ -8,7 +8,6 @@
  * analyzer's ledger says which counters lacked which records), and deletes the message once
  * the range is in. The local run uses the same code on its own dead letters.
  */
-import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
@@ -19,7 +18,7 @@ import { analyzerRules } from "../catalog/rules";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
 import { registryGate } from "../functions/analyzer/registry";
 import { type DeadLetterRange, type ReplayReport, replayDeadLetter } from "../functions/analyzer/replay";
-import { readStack } from "./stackConfig";
+import { readStack, stackOutputs } from "./stackConfig";
 
 /** The records of one shard's range still on the stream, in order; those trimmed are simply absent. */
 export async function readRange(kinesis: KinesisClient, streamName: string, range: DeadLetterRange): Promise<BatchRecord[]> {
@@ -94,8 +93,7 @@ async function main(): Promise<void> {
     process.stdout.write("usage: npm run replay -- --stack NAME [--outputs FILE]\n\n  --stack NAME    the deployed stack whose analyzer dead letters to replay\n  --outputs FILE  its `pulumi stack output --json` saved to a file (default: ask the Pulumi CLI)\n");
     process.exit(values.help ? 0 : 2);
   }
-  const text = values.outputs !== undefined ? (await import("node:fs")).readFileSync(values.outputs, "utf8") : execFileSync("pulumi", ["stack", "output", "--json", "--stack", values.stack], { encoding: "utf8" });
-  const outputs = JSON.parse(text) as StackOutputs;
+  const outputs = stackOutputs(values.stack, values.outputs) as StackOutputs;
   const { pipelines, region } = readStack(values.stack);
   const clients = { region };
   const dynamo = new DynamoDBClient(clients);

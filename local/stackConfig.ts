@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -67,4 +68,30 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 export function readStack(stack: string, overrides: Record<string, unknown> = {}): { pipelines: PipelineConfig[]; region?: string } {
   const config = stackConfig(stack, overrides);
   return { pipelines: parseConfig((key) => config[`${PROJECT}:${key}`], (name) => loadCatalog(name)), region: config["aws:region"] };
+}
+
+/**
+ * A deployed stack's outputs: `pulumi stack output --json --stack <stack>`, or that command's
+ * output saved to `file` (for a machine without the Pulumi CLI, or without access to the state).
+ */
+export function stackOutputs(stack: string, file?: string): unknown {
+  let text: string;
+  if (file !== undefined) {
+    text = fs.readFileSync(file, "utf8");
+  } else {
+    try {
+      text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === "ENOENT") {
+        throw new Error(`reading stack ${stack}'s outputs needs the Pulumi CLI, and \`pulumi\` was not found: install it, or save \`pulumi stack output --json --stack ${stack}\` from a machine that has it and pass --outputs FILE`, { cause: error });
+      }
+      throw new Error(`pulumi stack output --json --stack ${stack} failed: ${(e.stderr ?? e.message).trim()}`, { cause: error });
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`stack ${stack}'s outputs${file === undefined ? "" : ` in ${file}`} are not JSON: expected what pulumi stack output --json prints`, { cause: error });
+  }
 }

@@ -116,8 +116,8 @@ describe("npm start: the local pipeline end to end", function () {
     const names = alarms.map((a) => a.name).sort();
     const prefix = `dev-${pipeline.name}`;
     const catalogAlarms = metricEntries(catalog).flatMap(([id, m]) => Object.keys(m.alarms ?? {}).map((a) => `${prefix}-${id}-${a}`));
-    assert.equal(names.length, catalogAlarms.length + 13);
-    for (const name of [...catalogAlarms, `${prefix}-forwarder-dlq-depth`, `${prefix}-stream-write-throughput-exceeded`]) assert.ok(names.includes(name), name);
+    assert.equal(names.length, catalogAlarms.length + 15);
+    for (const name of [...catalogAlarms, `${prefix}-forwarder-dlq-depth`, `${prefix}-stream-write-throughput-exceeded`, `${prefix}-archive-archiver-errors`]) assert.ok(names.includes(name), name);
     const byName = Object.fromEntries(alarms.map((a) => [a.name, a]));
     assert.equal(byName[`${prefix}-analyzer-rejected-records`].state, "ALARM");
     assert.equal(byName[`${prefix}-analyzer-errors`].state, "OK");

@@ -28,7 +28,15 @@ function start(args: string[], killWhen?: () => boolean): Promise<Run> {
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
     child.stderr.on("data", (c) => (stderr += c));
-    const timer = killWhen === undefined ? undefined : setInterval(() => killWhen() && child.kill("SIGINT"), 50);
+    // One Ctrl-C, as a user presses it once.
+    const timer =
+      killWhen === undefined
+        ? undefined
+        : setInterval(() => {
+            if (!killWhen()) return;
+            clearInterval(timer);
+            child.kill("SIGINT");
+          }, 50);
     child.on("close", (code, signal) => {
       if (timer) clearInterval(timer);
       resolve({ code, signal, stdout, stderr });

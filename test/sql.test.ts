@@ -231,7 +231,7 @@ describe("npm run sql and npm run reconcile over a local archive", function () {
     assert.match(bad.stderr, /syntax error/i);
     const none = cli("sql.ts", ["--out", path.join(tmp, "none"), "select 1"]);
     assert.equal(none.status, 1);
-    assert.match(none.stderr, /no archive under .*none.archive: run npm start first/);
+    assert.match(none.stderr, /no archive under .*none.archive: run npm start -- --out .*none first/);
     const option = cli("sql.ts", ["--out", out, "--bogus"]);
     assert.equal(option.status, 2);
     assert.match(option.stderr, /usage: npm run sql/);
