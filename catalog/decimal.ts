@@ -55,12 +55,24 @@ export function formatUnits(units: bigint, decimals: number): string {
   return negative && text !== "0" ? `-${text}` : text;
 }
 
-/** `a − b` of two decimal strings, exactly, as a number (CloudWatch takes doubles). */
-export function decimalDifference(a: string, b: string): number {
+/** `a − b` of two decimal strings, exactly, as digits × 10^exponent; undefined when one is not a decimal. */
+function exactDifference(a: string, b: string): { digits: bigint; exponent: number } | undefined {
   const x = parts(a);
   const y = parts(b);
-  if (x === undefined || y === undefined) return Number(a) - Number(b);
+  if (x === undefined || y === undefined) return undefined;
   const exponent = Math.min(x.exponent, y.exponent);
-  const difference = x.digits * pow10(x.exponent - exponent) - y.digits * pow10(y.exponent - exponent);
-  return exponent >= 0 ? Number(difference * pow10(exponent)) : Number(formatUnits(difference, -exponent));
+  return { digits: x.digits * pow10(x.exponent - exponent) - y.digits * pow10(y.exponent - exponent), exponent };
+}
+
+/** `a − b` of two decimal strings, exactly, as a number (CloudWatch takes doubles). */
+export function decimalDifference(a: string, b: string): number {
+  const d = exactDifference(a, b);
+  if (d === undefined) return Number(a) - Number(b);
+  return d.exponent >= 0 ? Number(d.digits * pow10(d.exponent)) : Number(formatUnits(d.digits, -d.exponent));
+}
+
+/** Whether two decimal strings are one number ("12.50", "12.5" and "1.25e1"), exactly; text that isn't a decimal compares as text. */
+export function sameDecimal(a: string, b: string): boolean {
+  const d = exactDifference(a, b);
+  return d === undefined ? a === b : d.digits === 0n;
 }

@@ -54,6 +54,12 @@ function objectsGlob(archiveDir: string): string {
   return `${path.resolve(archiveDir).split(path.sep).join("/")}/${ARCHIVE_PREFIX}${ARCHIVE_PARTITION}=*/*.gz`;
 }
 
+/** How many objects the table's part of the archive holds (Firehose's error output is apart). */
+export function archiveObjects(archiveDir: string): number {
+  const partitionDir = path.join(archiveDir, ARCHIVE_PREFIX);
+  return fs.existsSync(partitionDir) ? fs.readdirSync(partitionDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".gz")).length : 0;
+}
+
 export interface ArchiveDb {
   readonly connection: DuckDBConnection;
   /** Objects the view reads. */
@@ -67,10 +73,7 @@ export interface ArchiveDb {
  */
 export async function openArchive(archiveDir: string, catalog: Catalog): Promise<ArchiveDb> {
   const columns = archiveColumns(catalog);
-  const partitionDir = path.join(archiveDir, ARCHIVE_PREFIX);
-  const objects = fs.existsSync(partitionDir)
-    ? fs.readdirSync(partitionDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".gz")).length
-    : 0;
+  const objects = archiveObjects(archiveDir);
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   const q = (name: string) => `"${name}"`;

@@ -4,10 +4,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ARCHIVE_PREFIX } from "../catalog/archive";
 import { loadCatalog } from "../catalog/load";
 import type { Catalog } from "../catalog/schema";
-import { ARCHIVE_DIR } from "./archive";
+import { ARCHIVE_DIR, archiveObjects } from "./archive";
 import { parseInstant } from "./archiveQueries";
 
 /** An option or input the user has to fix; exits 2 with the usage (or 1 for a missing run). */
@@ -42,9 +41,7 @@ export function localPipeline(out: string, given: string | undefined): { name: s
 /** The archive under a local run's out directory, or a UsageError saying how to get one. */
 export function localArchive(out: string): string {
   const dir = path.join(out, ARCHIVE_DIR);
-  const objects = path.join(dir, ARCHIVE_PREFIX);
-  const any = fs.existsSync(objects) && fs.readdirSync(objects, { recursive: true, encoding: "utf8" }).some((f) => f.endsWith(".gz"));
-  if (!any) throw new UsageError(`no archive under ${dir}: run ${startCommand(out)} first`, 1);
+  if (archiveObjects(dir) === 0) throw new UsageError(`no archive under ${dir}: run ${startCommand(out)} first`, 1);
   return dir;
 }
 

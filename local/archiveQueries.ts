@@ -4,6 +4,8 @@
  * the rows come from DuckDB locally or Athena on AWS, the counters from counters.json or the table.
  */
 import type { NamedQuery } from "../catalog/archive";
+import { sameDecimal } from "../catalog/decimal";
+import { seriesKey, sortedDimensions } from "./books";
 import type { Counter } from "../catalog/item";
 import { WINDOWS } from "../catalog/limits";
 import {
@@ -77,34 +79,9 @@ export interface Difference {
   readonly line: string;
 }
 
-const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** Sums compared exactly; an absent sum is 0. */
+const sameSum = (a: string | undefined, b: string | undefined) => sameDecimal(a ?? "0", b ?? "0");
 
-/**
- * A decimal string in one spelling per value, so "12.50", "12.5" and "1.25e1" compare equal and
- * nothing goes through a binary float. Undefined when the text is not a decimal.
- */
-export function canonicalDecimal(text: string): string | undefined {
-  const m = DECIMAL.exec(text.trim());
-  if (m === null || (m[2] === "" && (m[3] ?? "") === "")) return undefined;
-  const fraction = m[3] ?? "";
-  let digits = `${m[2]}${fraction}`.replace(/^0+/, "");
-  let exponent = Number(m[4] ?? 0) - fraction.length;
-  if (digits === "") return "0";
-  while (digits.endsWith("0")) {
-    digits = digits.slice(0, -1);
-    exponent += 1;
-  }
-  return `${m[1] === "-" ? "-" : ""}${digits}e${exponent}`;
-}
-
-const sameDecimal = (a: string | undefined, b: string | undefined) => {
-  const x = a ?? "0";
-  const y = b ?? "0";
-  return (canonicalDecimal(x) ?? x) === (canonicalDecimal(y) ?? y);
-};
-
-const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
-const sortedDimensions = (d: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(d).sort(byName));
 /** The family a counter belongs to: its metric and its dimension names (a total has none). */
 const familyKey = (metric: string, names: readonly string[]) => `${metric}\u0000${[...names].sort().join("\u0000")}`;
 /** Bucket starts in one spelling (Athena and DuckDB give back the text the row holds). */
@@ -118,7 +95,7 @@ interface Entry {
   readonly tally: Tally;
 }
 
-const entryKey = (e: Pick<Entry, "metric" | "dimensions" | "bucket">) => `${e.metric}\u0000${e.bucket}\u0000${JSON.stringify(sortedDimensions(e.dimensions))}`;
+const entryKey = (e: Pick<Entry, "metric" | "dimensions" | "bucket">) => seriesKey(e.metric, e.bucket, e.dimensions);
 
 /** The archive's side: one entry per row of every query, under the counter it must equal. */
 function archiveEntries(results: readonly QueryRows[]): Entry[] {
@@ -184,7 +161,7 @@ export function compareWithArchive(o: {
   }
 
   const differences: Difference[] = [];
-  const empty = (t: Tally) => t.count === 0 && sameDecimal(t.sum, "0");
+  const empty = (t: Tally) => t.count === 0 && sameSum(t.sum, "0");
   for (const key of [...new Set([...counters.keys(), ...archive.keys()])].sort()) {
     const c = counters.get(key);
     const a = archive.get(key);
@@ -197,7 +174,7 @@ export function compareWithArchive(o: {
       if (!empty(a.tally)) differences.push({ ...base, kind: "missing-from-counters", line: `${describe(at)}: no counter, the archive has ${tallyText(a.tally, hasSum)}` });
     } else {
       if (c.tally.count !== a.tally.count) differences.push({ ...base, kind: "count", line: `${describe(at)}: count ${c.tally.count} in the counters vs ${a.tally.count} in the archive` });
-      if (hasSum && !sameDecimal(c.tally.sum, a.tally.sum)) {
+      if (hasSum && !sameSum(c.tally.sum, a.tally.sum)) {
         differences.push({ ...base, kind: "sum", line: `${describe(at)}: sum ${c.tally.sum ?? "0"} in the counters vs ${a.tally.sum ?? "0"} in the archive` });
       }
     }

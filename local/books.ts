@@ -39,8 +39,10 @@ export interface Books {
   readonly metricProblems: string[];
 }
 
-const sortedDimensions = (d: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-const seriesKey = (metricName: string, bucket: string, dims: Readonly<Record<string, string>>) => `${metricName}\u0000${bucket}\u0000${JSON.stringify(sortedDimensions(dims))}`;
+/** Dimensions in name order, so one set of values reads one way. */
+export const sortedDimensions = (d: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** One series' key: its metric, bucket and dimensions, whatever order they came in. */
+export const seriesKey = (metricName: string, bucket: string, dims: Readonly<Record<string, string>>) => `${metricName}\u0000${bucket}\u0000${JSON.stringify(sortedDimensions(dims))}`;
 
 /**
  * The table's CountedRecords against the catalog's own counters: every counted record adds one to
