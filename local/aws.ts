@@ -20,7 +20,8 @@ import {
   type _Record as KinesisRecord,
 } from "@aws-sdk/client-kinesis";
 import { randomUUID } from "node:crypto";
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, FirehoseTransformationEvent, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import type { BatchRecord } from "../functions/analyzer/aggregate";
 import { COUNTER_TABLE } from "../catalog/item";
 import { STATE_TABLE } from "../catalog/state";
 import { LOCAL_AWS } from "./clients";
@@ -116,6 +117,36 @@ export function toKinesisLambdaRecord(record: KinesisRecord, shardId: string, st
 }
 
 export const kinesisEvent = (records: KinesisStreamRecord[]): KinesisStreamEvent => ({ Records: records });
+
+/** A Kinesis record as the functions read it: data base64, arrival in epoch ms, its partition key. */
+export function toBatchRecord(record: KinesisRecord, shardId: string): BatchRecord & { readonly partitionKey: string } {
+  return {
+    shardId,
+    sequenceNumber: record.SequenceNumber ?? "",
+    data: Buffer.from(record.Data ?? new Uint8Array()).toString("base64"),
+    arrivalMs: new Date(record.ApproximateArrivalTimestamp ?? 0).getTime(),
+    partitionKey: record.PartitionKey ?? "",
+  };
+}
+
+/**
+ * Stream records as Firehose hands them to its transformation function: each with the Kinesis
+ * metadata a stream source adds (arrival in ms), its record id unique in the delivery stream.
+ */
+export function firehoseEvent(records: readonly (BatchRecord & { readonly partitionKey?: string })[], o: { deliveryStream: string; invocationId: string; streamArn?: string }): FirehoseTransformationEvent {
+  return {
+    invocationId: o.invocationId,
+    deliveryStreamArn: `arn:aws:firehose:${LOCAL_AWS.region}:${ACCOUNT}:deliverystream/${o.deliveryStream}`,
+    ...(o.streamArn === undefined ? {} : { sourceKinesisStreamArn: o.streamArn }),
+    region: LOCAL_AWS.region,
+    records: records.map((r) => ({
+      recordId: `${r.shardId}-${r.sequenceNumber}`,
+      approximateArrivalTimestamp: r.arrivalMs,
+      data: r.data,
+      kinesisRecordMetadata: { shardId: r.shardId, partitionKey: r.partitionKey ?? "", approximateArrivalTimestamp: r.arrivalMs, sequenceNumber: r.sequenceNumber, subsequenceNumber: "0" },
+    })),
+  };
+}
 
 export async function tableStreamShards(streams: DynamoDBStreamsClient, streamArn: string): Promise<string[]> {
   const d = await streams.send(new DescribeTableStreamCommand({ StreamArn: streamArn }));

@@ -30,7 +30,7 @@ import { archiveColumns } from "../catalog/archive";
 import { createArchiverHandler } from "../functions/archiver/process";
 import { PROCESSOR_BUFFER_MB } from "../functions/archiver/settings";
 import { ARCHIVE_DIR, writeDelivery, writeErrors } from "./archive";
-import { createCounterTable, createEventStream, createStateTable, lambdaContext, readShard } from "./aws";
+import { createCounterTable, createEventStream, createStateTable, firehoseEvent, lambdaContext, readShard, toBatchRecord } from "./aws";
 import type { RunState } from "./progress";
 import { describeReplay, readRange } from "./replay";
 import { BooksError, keepBooks, readCounters } from "./books";
@@ -435,21 +435,10 @@ async function archiveStream(o: {
       while (end < onShard.length && (end === start || bytes + (onShard[end].Data?.length ?? 0) <= ARCHIVER_INVOCATION_BYTES)) bytes += onShard[end++].Data?.length ?? 0;
       const batch = onShard.slice(start, end);
       start = end;
-      const event = {
-        invocationId: `local-${invocations}`,
-        deliveryStreamArn: `arn:aws:firehose:local:000000000000:deliverystream/${o.deliveryStream}`,
-        sourceKinesisStreamArn: o.streamArn,
-        region: "local",
-        records: batch.map((r) => {
-          const arrival = new Date(r.ApproximateArrivalTimestamp ?? 0).getTime();
-          return {
-            recordId: `${shardId}-${r.SequenceNumber}`,
-            approximateArrivalTimestamp: arrival,
-            data: Buffer.from(r.Data ?? new Uint8Array()).toString("base64"),
-            kinesisRecordMetadata: { shardId, partitionKey: r.PartitionKey ?? "", approximateArrivalTimestamp: arrival, sequenceNumber: r.SequenceNumber ?? "", subsequenceNumber: "0" },
-          };
-        }),
-      };
+      const event = firehoseEvent(
+        batch.map((r) => toBatchRecord(r, shardId)),
+        { deliveryStream: o.deliveryStream, invocationId: `local-${invocations}`, streamArn: o.streamArn },
+      );
       const result = await handler(event, lambdaContext({ functionName: `${o.deliveryStream}-archiver` }), () => undefined);
       if (!result) throw new Error("the archiver returned nothing");
       const rows = result.records.filter((r) => r.result === "Ok").map((r) => ({ line: Buffer.from(r.data ?? "", "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" }));

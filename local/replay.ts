@@ -18,6 +18,7 @@ import { analyzerRules } from "../catalog/rules";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
 import { registryGate } from "../functions/analyzer/registry";
 import { type DeadLetterRange, type ReplayReport, replayDeadLetter } from "../functions/analyzer/replay";
+import { toBatchRecord } from "./aws";
 import { readStack, stackOutputs } from "./stackConfig";
 
 /** The records of one shard's range still on the stream, in order; those trimmed are simply absent. */
@@ -46,7 +47,7 @@ export async function readRange(kinesis: KinesisClient, streamName: string, rang
       const seq = r.SequenceNumber ?? "";
       if (toMark(seq) > end) return records;
       if (toMark(seq) < toMark(range.startSequenceNumber)) continue;
-      records.push({ shardId: range.shardId, sequenceNumber: seq, data: Buffer.from(r.Data ?? new Uint8Array()).toString("base64"), arrivalMs: new Date(r.ApproximateArrivalTimestamp ?? 0).getTime() });
+      records.push(toBatchRecord(r, range.shardId));
     }
   }
   return records;

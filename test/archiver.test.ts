@@ -8,6 +8,7 @@ import type { RegistryGate } from "../functions/analyzer/registry";
 import { createArchiverHandler, transformRecords } from "../functions/archiver/process";
 import { memoryLogger } from "../functions/shared/log";
 import { fixtureCatalog } from "./fixtures";
+import { firehoseEvent as streamFirehoseEvent } from "../local/aws";
 import { b64, event, lambdaContext, record, T0 } from "./factories";
 
 const catalog = loadCatalog("analytics");
@@ -15,20 +16,14 @@ const rules = analyzerRules({ catalog, granularity: "minute" });
 const columns = archiveColumns(catalog);
 const deps = { rules, columns, log: memoryLogger() };
 
-/** A Firehose transformation event over a Kinesis stream, in the shape Firehose sends it. */
+/**
+ * A Firehose transformation event over a Kinesis stream, in the shape Firehose sends it, with
+ * Firehose's own arrival 5 s after Kinesis's: the archiver must judge by Kinesis's.
+ */
 function firehoseEvent(records: BatchRecord[]): FirehoseTransformationEvent {
-  return {
-    invocationId: "invocation-1",
-    deliveryStreamArn: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/dev-analytics-archive",
-    sourceKinesisStreamArn: "arn:aws:kinesis:eu-west-1:123456789012:stream/dev-analytics-events",
-    region: "eu-west-1",
-    records: records.map((r, i) => ({
-      recordId: `record-${i}`,
-      approximateArrivalTimestamp: r.arrivalMs + 5_000,
-      data: r.data,
-      kinesisRecordMetadata: { shardId: r.shardId, partitionKey: "pk", approximateArrivalTimestamp: r.arrivalMs, sequenceNumber: r.sequenceNumber, subsequenceNumber: "0" },
-    })),
-  };
+  const event = streamFirehoseEvent(records, { deliveryStream: "dev-analytics-archive", invocationId: "invocation-1" });
+  for (const r of event.records) r.approximateArrivalTimestamp += 5_000;
+  return event;
 }
 
 const rowsOf = async (records: BatchRecord[]) => (await transformRecords(records.map((r, i) => ({ ...r, recordId: String(i) })), deps)).map((t) => ({ row: JSON.parse(t.line) as Record<string, string | null>, day: t.day, line: t.line }));
@@ -104,11 +99,7 @@ describe("archiver: one row per record with the analyzer's reading (issue 11)", 
     const result = (await handler(firehoseEvent(records), lambdaContext("req-1"), () => undefined)) as FirehoseTransformationResult;
     assert.deepEqual(
       result.records.map((r) => [r.recordId, r.result, r.metadata?.partitionKeys.day]),
-      [
-        ["record-0", "Ok", "2026-11-21"],
-        ["record-1", "Ok", "2026-11-21"],
-        ["record-2", "Ok", "2026-11-21"],
-      ],
+      records.map((r) => [`${r.shardId}-${r.sequenceNumber}`, "Ok", "2026-11-21"]),
     );
     const rows = result.records.map((r) => JSON.parse(Buffer.from(r.data!, "base64").toString("utf8")) as Record<string, string>);
     assert.deepEqual(

@@ -11,7 +11,8 @@ import { openArchive, runQuery, writeDelivery } from "../local/archive";
 import type { Catalog } from "../catalog";
 import { declarePipelines, type PipelineOutputs } from "../components";
 import { parseConfig, PROJECT } from "../config";
-import { createCounterTable, createStateTable, dynamoDBStreamEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
+import { toBatchRecords } from "../functions/analyzer/aggregate";
+import { createCounterTable, createStateTable, dynamoDBStreamEvent, firehoseEvent, readTableStream, tableStreamShards, toDynamoDBLambdaRecord } from "../local/aws";
 import { LOCAL_AWS } from "../local/clients";
 import { produce, type ProducedRecord } from "../local/producer";
 import { stackConfig } from "../local/stackConfig";
@@ -188,20 +189,10 @@ describe("two pipelines with different catalogs in one program", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), `archive-${pipeline}-`));
         try {
           // Act: Firehose hands it the stream's records (those the analyzer took), in buffers of 0.2 MB.
-          const records = batch().Records;
+          const records = toBatchRecords(batch());
           const rows: { line: string; day: string }[] = [];
           for (let i = 0; i < records.length; i += 200) {
-            const event = {
-              invocationId: `invocation-${i}`,
-              deliveryStreamArn: `arn:aws:firehose:${REGION}:123456789012:deliverystream/${pipeline}`,
-              region: REGION,
-              records: records.slice(i, i + 200).map((r) => ({
-                recordId: r.eventID,
-                approximateArrivalTimestamp: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
-                data: r.kinesis.data,
-                kinesisRecordMetadata: { shardId: r.eventID.split(":")[0], partitionKey: r.kinesis.partitionKey, approximateArrivalTimestamp: Math.round(r.kinesis.approximateArrivalTimestamp * 1000), sequenceNumber: r.kinesis.sequenceNumber, subsequenceNumber: "0" },
-              })),
-            };
+            const event = firehoseEvent(records.slice(i, i + 200), { deliveryStream: pipeline, invocationId: `invocation-${i}` });
             const answer = (await archiver.invoke<FirehoseTransformationResult>(event)).result;
             assert.deepEqual([...new Set(answer.records.map((r) => r.result))], ["Ok"]);
             rows.push(...answer.records.map((r) => ({ line: Buffer.from(r.data!, "base64").toString("utf8"), day: r.metadata!.partitionKeys.day })));
