@@ -53,6 +53,8 @@ export function memoryGate(): DimensionGate {
 export type Decoded =
   | {
       readonly ok: true;
+      /** The record's data as text. */
+      readonly text: string;
       readonly eventType: string;
       /** The event's own instant, epoch ms. */
       readonly timeMs: number;
@@ -61,9 +63,15 @@ export type Decoded =
       readonly overflowed: readonly string[];
       readonly undecided: readonly Undecided[];
     }
-  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: RejectReason;
+      readonly detail: string;
+      /** The record's data as text, once it decoded as base64 of UTF-8. */
+      readonly text?: string;
+    };
 
-const reject = (reason: RejectReason, detail: string): Decoded => ({ ok: false, reason, detail });
+const reject = (reason: RejectReason, detail: string, text?: string): Decoded => (text === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, text });
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -177,22 +185,22 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
   try {
     event = JSON.parse(text);
   } catch (error) {
-    return reject("not_json", (error as Error).message);
+    return reject("not_json", (error as Error).message, text);
   }
-  if (event === null || typeof event !== "object" || Array.isArray(event)) return reject("not_object", "the event is not a JSON object");
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return reject("not_object", "the event is not a JSON object", text);
   const fields = event as Record<string, unknown>;
   const type = fields[rules.typeField];
-  if (type === undefined) return reject("missing_field", rules.typeField);
-  if (typeof type !== "string") return reject("wrong_type", `${rules.typeField} is ${typeof type}, not string`);
+  if (type === undefined) return reject("missing_field", rules.typeField, text);
+  if (typeof type !== "string") return reject("wrong_type", `${rules.typeField} is ${typeof type}, not string`, text);
   const counters = rules.byEvent[type];
-  if (counters === undefined) return reject("unknown_event", type.slice(0, 200));
+  if (counters === undefined) return reject("unknown_event", type.slice(0, 200), text);
   const rawTime = fields[rules.timeField];
-  if (rawTime === undefined) return reject("missing_field", rules.timeField);
-  if (typeof rawTime !== "string" && typeof rawTime !== "number") return reject("wrong_type", `${rules.timeField} is ${typeof rawTime}`);
+  if (rawTime === undefined) return reject("missing_field", rules.timeField, text);
+  if (typeof rawTime !== "string" && typeof rawTime !== "number") return reject("wrong_type", `${rules.timeField} is ${typeof rawTime}`, text);
   const time = parseTimestamp(rawTime);
-  if (Number.isNaN(time)) return reject("bad_timestamp", String(rawTime).slice(0, 100));
+  if (Number.isNaN(time)) return reject("bad_timestamp", String(rawTime).slice(0, 100), text);
   if (time < judgedAtMs - WINDOWS.countMaxAgeMs || time > judgedAtMs + WINDOWS.countMaxAheadMs) {
-    return reject("outside_window", `${new Date(time).toISOString()} is outside 13 days back to 1 h 50 min ahead of arrival, where it could still reach CloudWatch`);
+    return reject("outside_window", `${new Date(time).toISOString()} is outside 13 days back to 1 h 50 min ahead of arrival, where it could still reach CloudWatch`, text);
   }
   const bucketMs = bucketStart(time, rules.bucketSeconds);
   const contributions: Contribution[] = [];
@@ -206,12 +214,12 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
       sum = previous.sum;
     } else if (rule.sum !== undefined) {
       const value = fields[rule.sum];
-      if (value === undefined) return reject("missing_field", rule.sum);
-      if (typeof value !== "number") return reject("wrong_type", `${rule.sum} is ${typeof value}, not number`);
-      if (!Number.isFinite(value)) return reject("not_finite", rule.sum);
+      if (value === undefined) return reject("missing_field", rule.sum, text);
+      if (typeof value !== "number") return reject("wrong_type", `${rule.sum} is ${typeof value}, not number`, text);
+      if (!Number.isFinite(value)) return reject("not_finite", rule.sum, text);
       const units = toUnits(value, rule.sumDecimals);
-      if (units === undefined) return reject("bad_amount", `${rule.sum} ${value} has more than ${rule.sumDecimals} decimal places`);
-      if (units > MAX_UNITS || -units > MAX_UNITS) return reject("bad_amount", `${rule.sum} ${value} is too large for a counter to keep adding up exactly`);
+      if (units === undefined) return reject("bad_amount", `${rule.sum} ${value} has more than ${rule.sumDecimals} decimal places`, text);
+      if (units > MAX_UNITS || -units > MAX_UNITS) return reject("bad_amount", `${rule.sum} ${value} is too large for a counter to keep adding up exactly`, text);
       sum = units;
     }
     const dimensionValues: string[] = [];
@@ -223,5 +231,5 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
     previous = { rule, dimensionValues, bucketMs, sum };
     contributions.push(previous);
   }
-  return { ok: true, eventType: type, timeMs: time, contributions, overflowed, undecided };
+  return { ok: true, text, eventType: type, timeMs: time, contributions, overflowed, undecided };
 }

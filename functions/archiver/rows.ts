@@ -2,7 +2,6 @@
  * One archived row per stream record: the raw line and the analyzer's own reading of it, made by
  * the analyzer's own decode, so SQL over the archive groups by exactly what the counters count.
  */
-import { isUtf8 } from "node:buffer";
 import { type ArchiveColumn, columnName } from "../../catalog/archive";
 import { formatUnits } from "../../catalog/decimal";
 import type { AnalyzerRules } from "../../catalog/rules";
@@ -23,13 +22,6 @@ const LONE_SURROGATE = /\p{Surrogate}/gu;
  */
 const wellFormed = (text: string): string => text.replace(LONE_SURROGATE, "\ufffd");
 const day = (isoTime: string) => isoTime.slice(0, 10);
-
-/** The record's data as text, when it is base64 of UTF-8 (as decode requires before anything else). */
-function lineOf(record: BatchRecord, decoded: Decoded): string | undefined {
-  if (!decoded.ok && (decoded.reason === "bad_base64" || decoded.reason === "bad_utf8")) return undefined;
-  const bytes = Buffer.from(record.data, "base64");
-  return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
-}
 
 /** What a rejected line still tells: its type and time fields, when it is a JSON object that has them. */
 function rejectedReading(line: string | undefined, rules: AnalyzerRules): { eventType: string | null; eventTime: string | null } {
@@ -53,7 +45,8 @@ function rejectedReading(line: string | undefined, rules: AnalyzerRules): { even
 export function archiveRow(record: BatchRecord, decoded: Decoded, rules: AnalyzerRules, columns: readonly ArchiveColumn[]): { row: ArchiveRow; day: string } {
   const row: ArchiveRow = {};
   for (const c of columns) row[c.name] = null;
-  const line = lineOf(record, decoded);
+  // The decode's own text: none when the data wasn't base64 of UTF-8.
+  const line = decoded.text;
   const arrival = iso(record.arrivalMs);
   row.shard_id = record.shardId;
   row.sequence_number = record.sequenceNumber;
