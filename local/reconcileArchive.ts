@@ -15,11 +15,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { type AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { keptValuesKey, STATE, STATE_TABLE } from "../catalog/state";
 import { type NamedQuery, namedQueries } from "../catalog/archive";
-import { bucketKey, type Counter, COUNTER_TABLE, counterKey, decodeCounter, ITEM, type ItemImage } from "../catalog/item";
+import { type Counter, counterKey } from "../catalog/item";
 import { type Catalog, dimensionNames, metricEntries } from "../catalog/schema";
+import { queryCounters } from "../functions/shared/queryCounters";
 import { type ArchiveDb, archiveSpan, openArchive, runQuery } from "./archive";
 import { localArchive, localPipeline, parseRange, runCommand, UsageError } from "./archiveCli";
 import { compareWithArchive, counterSeries, type CounterSeries, DAY_MS, type Difference, queryParameters, type QueryRows, wholeDays } from "./archiveQueries";
@@ -119,33 +120,14 @@ const QUERY_CONCURRENCY = 8;
 /** Each series' counters over the buckets [fromMs, toMs): one Query per partition key (never a Scan). */
 export async function readSeriesCounters(o: { dynamo: DynamoDBClient; tableName: string; series: readonly CounterSeries[]; fromMs: number; toMs: number; say: (line: string) => void }): Promise<Counter[]> {
   const counters: Counter[] = [];
-  const names = { "#pk": COUNTER_TABLE.partitionKey, "#sk": COUNTER_TABLE.sortKey, "#m": ITEM.metric, "#d": ITEM.dimensions, "#b": ITEM.bucket, "#c": ITEM.count, "#s": ITEM.sum };
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < o.series.length) {
       const s = o.series[next++];
-      let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await o.dynamo.send(
-          new QueryCommand({
-            TableName: o.tableName,
-            // The sort key is the bucket start in ISO form, so a string range is a time range; the end is exclusive.
-            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-            // The per-shard marks are most of an item and aren't needed here.
-            ProjectionExpression: "#m, #d, #b, #c, #s",
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ":pk": { S: counterKey(s.metric, s.names, s.values) }, ":from": { S: bucketKey(o.fromMs) }, ":to": { S: bucketKey(o.toMs - 1) } },
-            ConsistentRead: true,
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const counter = decodeCounter(item as ItemImage);
-          if (counter !== undefined) counters.push(counter);
-        }
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      // The range's end is exclusive: its last bucket starts before toMs.
+      const found = await queryCounters(o.dynamo, { tableName: o.tableName, partitionKey: counterKey(s.metric, s.names, s.values), fromMs: o.fromMs, lastMs: o.toMs - 1 });
+      counters.push(...found.counters);
       done += 1;
       if (done % 100 === 0) o.say(`counter keys read: ${n(done)} of ${n(o.series.length)}`);
     }

@@ -5,9 +5,10 @@ import {
   ListMetricsCommand,
   PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { type AttributeValue, type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ScheduledHandler } from "aws-lambda";
-import { bucketKey, type Counter, COUNTER_TABLE, decodeCounter, ITEM, type ItemImage } from "../../catalog/item";
+import type { Counter } from "../../catalog/item";
+import { queryCounters } from "../shared/queryCounters";
 import { chunkDatums, type Datum } from "../forwarder/deltas";
 import { type Logger, withFields } from "../shared/log";
 import {
@@ -211,37 +212,19 @@ async function readCounters(
   requests: RequestCounts,
   read: { readCapacityUnits: number },
 ): Promise<Map<number, Counter>[]> {
-  const names = { "#pk": COUNTER_TABLE.partitionKey, "#sk": COUNTER_TABLE.sortKey, "#m": ITEM.metric, "#d": ITEM.dimensions, "#b": ITEM.bucket, "#c": ITEM.count, "#s": ITEM.sum, "#at": ITEM.updatedAt };
   const out: Map<number, Counter>[] = new Array(series.length);
   let next = 0;
   const worker = async () => {
     while (next < series.length) {
       const i = next++;
+      const found = await queryCounters(deps.dynamo, { tableName: deps.settings.tableName, partitionKey: seriesPartitionKey(series[i]), fromMs: window.fromMs, lastMs: window.toMs });
+      requests.Query += found.pages;
+      read.readCapacityUnits += found.readCapacityUnits;
       const counters = new Map<number, Counter>();
-      let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
-      do {
-        requests.Query += 1;
-        const page = await deps.dynamo.send(
-          new QueryCommand({
-            TableName: deps.settings.tableName,
-            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-            // The marks per shard are most of an item; what isn't returned isn't sent over the wire (reads bill the same).
-            ProjectionExpression: "#m, #d, #b, #c, #s, #at",
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ":pk": { S: seriesPartitionKey(series[i]) }, ":from": { S: bucketKey(window.fromMs) }, ":to": { S: bucketKey(window.toMs) } },
-            ConsistentRead: true,
-            ReturnConsumedCapacity: "TOTAL",
-            ExclusiveStartKey,
-          }),
-        );
-        read.readCapacityUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
-        for (const item of page.Items ?? []) {
-          const counter = decodeCounter(item as ItemImage);
-          const bucketMs = counter === undefined ? Number.NaN : Date.parse(counter.bucket);
-          if (counter !== undefined && counter.metric === series[i].rule.metric && !Number.isNaN(bucketMs)) counters.set(bucketMs, counter);
-        }
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      for (const counter of found.counters) {
+        const bucketMs = Date.parse(counter.bucket);
+        if (counter.metric === series[i].rule.metric && !Number.isNaN(bucketMs)) counters.set(bucketMs, counter);
+      }
       out[i] = counters;
     }
   };
