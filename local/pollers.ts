@@ -37,6 +37,17 @@ export interface LocalFunction<E> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Sleeps `ms`, or less once `until` holds (checked every 50 ms). */
+async function sleepUnless(ms: number, until: () => boolean): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end && !until(); ) await sleep(Math.min(50, end - Date.now()));
+}
+
+/** Kinesis returns at most this many records per GetRecords. */
+const MAX_GET_RECORDS = 10_000;
+
+/** Lambda polls a DynamoDB stream's shards four times a second. */
+const TABLE_STREAM_POLL_MS = 250;
+
 /** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
 async function deliver<R, E>(
   fn: LocalFunction<E>,
@@ -93,26 +104,40 @@ export async function pollKinesisShard(o: {
       ? { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "TRIM_HORIZON" as const }
       : { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER" as const, StartingSequenceNumber: o.after };
   let iterator = (await o.kinesis.send(new GetShardIteratorCommand(start))).ShardIterator;
+  const buffer: KinesisRecord[] = [];
+  let drained = false;
+  /** One GetRecords into the buffer. Read before polling: once the producer is done, an empty page means the shard is drained. */
+  const read = async (): Promise<number> => {
+    const done = !o.producing();
+    const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(MAX_GET_RECORDS, m.batchSize) }));
+    iterator = page.NextShardIterator;
+    const got = page.Records ?? [];
+    buffer.push(...got);
+    if (got.length === 0 && done) drained = true;
+    return got.length;
+  };
+  // Lambda's poller keeps reading the shard while a batch is with the function (one invocation
+  // per shard at a time): the next batch is read while this one is delivered.
+  let ahead: Promise<number> | undefined;
   for (;;) {
-    const buffer: KinesisRecord[] = [];
     const windowEnds = Date.now() + m.batchingWindowSeconds * 1000;
-    // Read before polling: once the producer is done, an empty page means the shard is drained.
-    let drained = false;
-    while (buffer.length < m.batchSize) {
-      const done = !o.producing();
-      const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: m.batchSize - buffer.length }));
-      iterator = page.NextShardIterator;
-      buffer.push(...(page.Records ?? []));
-      if ((page.Records ?? []).length > 0) continue;
-      drained = done;
-      if (done || Date.now() >= windowEnds) break;
+    while (buffer.length < m.batchSize && !drained) {
+      const reading = ahead ?? read();
+      ahead = undefined;
+      if ((await reading) > 0) continue;
+      if (drained || Date.now() >= windowEnds) break;
       await sleep(50);
     }
     if (buffer.length === 0) {
       if (drained) return;
       continue;
     }
-    const records = buffer.map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
+    const records = buffer.splice(0, m.batchSize).map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
+    if (!drained && buffer.length < m.batchSize) {
+      ahead = read();
+      // Awaited with the next batch; a failure meanwhile must not count as unhandled.
+      ahead.catch(() => undefined);
+    }
     const newest = records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000;
     o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Date.now() - newest });
     await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, shardOf: () => o.shardId, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
@@ -152,7 +177,8 @@ export async function pollTableStream(o: {
     }
     if (got === 0) {
       if (finished) return;
-      await sleep(Math.min(500, m.batchingWindowSeconds * 1000 || 50));
+      // Once the analyzers are done, the last of their changes is read at once.
+      await sleepUnless(Math.min(TABLE_STREAM_POLL_MS, m.batchingWindowSeconds * 1000 || 50), o.upstreamDone);
     }
   }
 }
