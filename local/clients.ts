@@ -27,11 +27,19 @@ export interface LocalClients {
 }
 
 export function localClients(endpoints: { dynamo: string; kinesis: string }): LocalClients {
+  return { ...dynamoClients(endpoints.dynamo), kinesis: kinesisClient(endpoints.kinesis) };
+}
+
+/** The Kinesis client alone: the stream can be used before DynamoDB Local is up. */
+export function kinesisClient(endpoint: string): KinesisClient {
+  // kinesalite speaks HTTP/1.1 only; the Kinesis client defaults to HTTP/2.
+  return new KinesisClient({ ...LOCAL_AWS, endpoint, requestHandler: new NodeHttpHandler() });
+}
+
+export function dynamoClients(endpoint: string): Omit<LocalClients, "kinesis"> {
   return {
-    dynamo: new DynamoDBClient({ ...LOCAL_AWS, endpoint: endpoints.dynamo, maxAttempts: 4 }),
-    streams: new DynamoDBStreamsClient({ ...LOCAL_AWS, endpoint: endpoints.dynamo }),
-    // kinesalite speaks HTTP/1.1 only; the Kinesis client defaults to HTTP/2.
-    kinesis: new KinesisClient({ ...LOCAL_AWS, endpoint: endpoints.kinesis, requestHandler: new NodeHttpHandler() }),
+    dynamo: new DynamoDBClient({ ...LOCAL_AWS, endpoint, maxAttempts: 4 }),
+    streams: new DynamoDBStreamsClient({ ...LOCAL_AWS, endpoint }),
   };
 }
 
