@@ -14,7 +14,7 @@ export default tseslint.config(
   {
     // Plain CommonJS run by Node as it is (a worker thread's code, the start script).
     files: ["**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", __filename: "readonly", process: "readonly", console: "readonly" } },
   },
   {
     files: ["test/**/*.ts"],

@@ -70,6 +70,11 @@ export interface LocalRunOptions {
   readonly analyzerBatchSize?: number;
   /** When the run's records started to flow and DynamoDB Local was ready, epoch ms, as they happen. */
   readonly onMilestone?: (milestone: "first-put" | "dynamodb-ready", atMs: number) => void;
+  /**
+   * Emulators already starting (startEmulators), keeping their data where `state` says; the run
+   * stops them when it ends. @default started by the run
+   */
+  readonly emulators?: LocalEmulators;
 }
 
 /** The local resources' names: like the deployed ones, each starts with the pipeline's name. */
@@ -85,29 +90,57 @@ function localNames(pipeline: string) {
   };
 }
 
+/** The run's two emulators, starting side by side; each promise settles when that one is ready. */
+export interface LocalEmulators {
+  readonly kinesis: Promise<Emulator>;
+  readonly dynamo: Promise<Emulator>;
+  /** Stops both, also one still starting. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local (a JVM, seconds) and kinesalite (on a thread, well under a second) at
+ * once, keeping their data under `dataDir` when given. Nothing waits on the other: the stream
+ * can be used while the JVM is still starting.
+ */
+export function startEmulators(o: { dataDir?: string; say?: (line: string) => void; onDynamoReady?: (atMs: number) => void } = {}): LocalEmulators {
+  o.say?.("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
+  const data = (sub: string) => (o.dataDir === undefined ? undefined : path.join(o.dataDir, sub));
+  const dynamo = startDynamoDBLocal({ dataDir: data("dynamodb") }).then((d) => {
+    o.onDynamoReady?.(Date.now());
+    return d;
+  });
+  const kinesis = startKinesalite({ dataDir: data("kinesis") });
+  // Awaited by the run; until then a failed start (no Java, say) must not count as unhandled.
+  dynamo.catch(() => undefined);
+  kinesis.catch(() => undefined);
+  return {
+    dynamo,
+    kinesis,
+    stop: async () => {
+      await Promise.all([dynamo, kinesis].map((e) => e.then((started) => started.stop(), () => undefined)));
+    },
+  };
+}
+
 export async function runLocal(options: LocalRunOptions): Promise<Summary> {
   const say = options.say ?? (() => undefined);
-  const emulators: Emulator[] = [];
-  // DynamoDB Local (a JVM) takes seconds to start; the stream needs only kinesalite, so the
-  // producer puts from the moment the stream exists and the pollers start once the tables do, as
-  // producers on AWS put to a stream whatever its consumers are doing.
-  say("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
-  const data = (sub: string) => (options.state === undefined ? undefined : path.join(options.state.dir, sub));
-  const dynamoStarting = startDynamoDBLocal({ dataDir: data("dynamodb") }).then((dynamo) => {
-    emulators.push(dynamo);
-    options.onMilestone?.("dynamodb-ready", Date.now());
-    return dynamo.endpoint;
-  });
-  // Awaited below; until then a failed start (no Java, say) must not count as unhandled.
-  dynamoStarting.catch(() => undefined);
+  // DynamoDB Local takes seconds to start; the stream needs only kinesalite, so the producer puts
+  // from the moment the stream exists and the pollers start once the tables do, as producers on
+  // AWS put to a stream whatever its consumers are doing.
+  const emulators =
+    options.emulators ??
+    startEmulators({ dataDir: options.state?.dir, say, onDynamoReady: (at) => options.onMilestone?.("dynamodb-ready", at) });
   try {
-    const kinesis = await startKinesalite({ dataDir: data("kinesis") });
-    emulators.push(kinesis);
-    return await run(kinesis.endpoint, dynamoStarting, { ...options, say });
+    const kinesis = await emulators.kinesis;
+    return await run(
+      kinesis.endpoint,
+      emulators.dynamo.then((d) => d.endpoint),
+      { ...options, say },
+    );
   } finally {
-    // However the run ended, the JVM is stopped, also when it was still starting.
-    await dynamoStarting.catch(() => undefined);
-    await Promise.all(emulators.map((e) => e.stop()));
+    // However the run ended, both are stopped, also the JVM when it was still starting.
+    await emulators.stop();
   }
 }
 

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { CatalogError } from "../catalog/limits";
 import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
-import { BooksError, runLocal } from "./pipeline";
+import { BooksError, type LocalEmulators, runLocal, startEmulators } from "./pipeline";
 import { produce } from "./producer";
 import { RunState } from "./progress";
 import { OUTPUTS, type Summary } from "./report";
@@ -237,10 +237,23 @@ async function main(): Promise<void> {
   const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
 
+  // From the process's start: what a user waits for after typing the command (npm's own start aside).
+  const launchedAt = performance.timeOrigin;
+  const after = (ms: number) => `${((ms - launchedAt) / 1000).toFixed(1)} s after launch`;
+  let firstPutAt: number | undefined;
+  const onMilestone = (milestone: "first-put" | "dynamodb-ready", at: number) => {
+    if (milestone === "first-put") firstPutAt = at;
+    say(milestone === "first-put" ? `first records on the stream ${after(at)}` : `DynamoDB Local ready ${after(at)}`);
+  };
+  // The emulators start as soon as the options are known to be good, and the synthetic events
+  // are made while they start.
+  const startIn = (dataDir: string) => startEmulators({ dataDir, say, onDynamoReady: (at) => onMilestone("dynamodb-ready", at) });
+
   let records: Buffer[];
   let refused: Refused;
   let state: RunState;
   let outDir: string;
+  let emulators: LocalEmulators;
   if (args.resume) {
     // The interrupted run's own records, whatever --events or --count say now.
     const interrupted = RunState.open(path.resolve(args.out ?? "out"));
@@ -251,40 +264,35 @@ async function main(): Promise<void> {
     }
     outDir = prepareOut(args.out ?? "out", ["state", "quarantine"]);
     state = interrupted;
+    emulators = startIn(state.dir);
     records = state.records();
     refused = state.checkpoints.refused;
     say(`resuming the run in ${args.out ?? "out"}: ${n(records.length)} records`);
   } else {
-    let candidates: Candidate[];
     if (args.events !== undefined) {
-      candidates = readEvents(args.events);
+      // Every line checked at the door before anything starts.
+      ({ records, refused } = door(readEvents(args.events)));
+      if (records.length === 0) fail(`--events ${args.events}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+      outDir = prepareOut(args.out ?? "out");
+      emulators = startIn(RunState.prepare(outDir));
     } else {
       const count = Number(args.count);
       const seed = Number(args.seed);
       if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
       if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-      candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
+      outDir = prepareOut(args.out ?? "out");
+      emulators = startIn(RunState.prepare(outDir));
+      const candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
       say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
+      ({ records, refused } = door(candidates));
+      if (records.length === 0) fail(`the synthetic producer: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
     }
-    ({ records, refused } = door(candidates));
-    if (records.length === 0) {
-      fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
-    }
-    outDir = prepareOut(args.out ?? "out");
     state = RunState.create(outDir, records, { stack, pipeline: pipeline.name, refused });
   }
 
-  // From the process's start: what a user waits for after typing the command (npm's own start aside).
-  const launchedAt = performance.timeOrigin;
-  const after = (ms: number) => `${((ms - launchedAt) / 1000).toFixed(1)} s after launch`;
-  let firstPutAt: number | undefined;
-  const onMilestone = (milestone: "first-put" | "dynamodb-ready", at: number) => {
-    if (milestone === "first-put") firstPutAt = at;
-    say(milestone === "first-put" ? `first records on the stream ${after(at)}` : `DynamoDB Local ready ${after(at)}`);
-  };
   let summary: Summary;
   try {
-    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume, analyzerBatchSize: batchSize, onMilestone });
+    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume, analyzerBatchSize: batchSize, onMilestone, emulators });
   } finally {
     recordRefusals(outDir, refused);
   }
