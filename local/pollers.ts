@@ -5,11 +5,16 @@
  * bisection and dead-letter behaviour (esm.ts). Each records the health metrics the deployed
  * alarms watch (invocations, errors, iterator age) in the local metric store.
  */
-import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import {
+  type DynamoDBStreamsClient,
+  GetRecordsCommand as GetTableStreamRecordsCommand,
+  GetShardIteratorCommand as GetTableStreamIteratorCommand,
+  type _Record as TableStreamRecord,
+} from "@aws-sdk/client-dynamodb-streams";
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
 import type { MappingSettings } from "../config/stack";
-import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, readTableStream, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
+import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
 import { deliverShard, type DeliveryStats, type InvocationResult } from "./esm";
 import type { MetricStore } from "./metricStore";
 
@@ -47,6 +52,9 @@ const MAX_GET_RECORDS = 10_000;
 
 /** Lambda polls a DynamoDB stream's shards four times a second. */
 const TABLE_STREAM_POLL_MS = 250;
+
+/** How often the table stream's list of shards is read again while polling. */
+const SHARD_LIST_MS = 5_000;
 
 /** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
 async function deliver<R, E>(
@@ -159,11 +167,52 @@ export async function pollTableStream(o: {
 }): Promise<void> {
   const m = o.fn.mapping;
   const positions = new Map<string, string | undefined>(Object.entries(o.after ?? {}));
+  // As Lambda's poller does, each shard is read on from the iterator the last read returned
+  // (null once a closed shard is read to its end), and the list of shards is read again only now
+  // and then: DynamoDB rolls a stream's shards over every few hours.
+  const iterators = new Map<string, string | null>();
+  const fresh = async (shardId: string) => {
+    const after = positions.get(shardId);
+    const start = after === undefined ? { ShardIteratorType: "TRIM_HORIZON" as const } : { ShardIteratorType: "AFTER_SEQUENCE_NUMBER" as const, SequenceNumber: after };
+    return (await o.streams.send(new GetTableStreamIteratorCommand({ StreamArn: o.streamArn, ShardId: shardId, ...start }))).ShardIterator;
+  };
+  const read = async (shardId: string): Promise<TableStreamRecord[]> => {
+    const records: TableStreamRecord[] = [];
+    let iterator = iterators.get(shardId) ?? (await fresh(shardId));
+    for (let renewed = false; iterator; ) {
+      let page;
+      try {
+        page = await o.streams.send(new GetTableStreamRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      } catch (error) {
+        // An iterator lives 15 minutes: one kept longer is renewed after the last record delivered.
+        if ((error as Error).name !== "ExpiredIteratorException" || renewed) throw error;
+        if (records.length > 0) {
+          iterators.delete(shardId);
+          return records;
+        }
+        renewed = true;
+        iterator = await fresh(shardId);
+        continue;
+      }
+      records.push(...(page.Records ?? []));
+      iterator = page.NextShardIterator;
+      if ((page.Records ?? []).length === 0) break;
+    }
+    iterators.set(shardId, iterator ?? null);
+    return records;
+  };
+  let shards: string[] = [];
+  let listedAt = Number.NEGATIVE_INFINITY;
   for (;;) {
     const finished = o.upstreamDone(); // read before polling: anything written before this is in the stream
+    if (finished || Date.now() - listedAt >= SHARD_LIST_MS) {
+      shards = await tableStreamShards(o.streams, o.streamArn);
+      listedAt = Date.now();
+    }
     let got = 0;
-    for (const shardId of await tableStreamShards(o.streams, o.streamArn)) {
-      const records = await readTableStream(o.streams, o.streamArn, shardId, positions.get(shardId));
+    for (const shardId of shards) {
+      if (iterators.get(shardId) === null) continue;
+      const records = await read(shardId);
       if (records.length === 0) continue;
       positions.set(shardId, records[records.length - 1].dynamodb?.SequenceNumber);
       got += records.length;
