@@ -55,13 +55,21 @@ export function formatUnits(units: bigint, decimals: number): string {
   return negative && text !== "0" ? `-${text}` : text;
 }
 
-/** `a − b` of two decimal strings, exactly, as digits × 10^exponent; undefined when one is not a decimal. */
-function exactDifference(a: string, b: string): { digits: bigint; exponent: number } | undefined {
+/** `a + sign × b` of two decimal strings, exactly, as digits × 10^exponent; undefined when one is not a decimal. */
+function exactSum(a: string, b: string, sign: 1n | -1n): { digits: bigint; exponent: number } | undefined {
   const x = parts(a);
   const y = parts(b);
   if (x === undefined || y === undefined) return undefined;
   const exponent = Math.min(x.exponent, y.exponent);
-  return { digits: x.digits * pow10(x.exponent - exponent) - y.digits * pow10(y.exponent - exponent), exponent };
+  return { digits: x.digits * pow10(x.exponent - exponent) + sign * y.digits * pow10(y.exponent - exponent), exponent };
+}
+const exactDifference = (a: string, b: string) => exactSum(a, b, -1n);
+
+/** `a + b` of two decimal strings, exactly, in plain form without trailing zeros; throws on text that isn't a decimal. */
+export function addDecimals(a: string, b: string): string {
+  const s = exactSum(a, b, 1n);
+  if (s === undefined) throw new Error(`can't add "${a}" and "${b}": not decimal numbers`);
+  return s.exponent >= 0 ? (s.digits * pow10(s.exponent)).toString() : formatUnits(s.digits, -s.exponent);
 }
 
 /** `a − b` of two decimal strings, exactly, as a number (CloudWatch takes doubles). */

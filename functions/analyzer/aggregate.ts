@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent } from "aws-lambda";
-import { bucketKey, counterKey, valuesKey } from "../../catalog/item";
+import { bucketKey, counterKey, partKey, valuesKey } from "../../catalog/item";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
 import { bucketStart, decodeRecord, type DimensionGate, memoryGate, type RejectReason, type Undecided } from "./decode";
 
@@ -31,13 +31,15 @@ export interface Rejection {
   readonly data: string;
 }
 
-/** All of one batch's additions to one counter item, from one shard. */
+/** All of one batch's additions to one counter, from one shard: to that shard's part of it. */
 export interface CounterUpdate {
   readonly pk: string;
   readonly sk: string;
   readonly metric: string;
   readonly dimensions: Readonly<Record<string, string>>;
   readonly bucketMs: number;
+  /** The bucket's start, ISO 8601 UTC. */
+  readonly bucket: string;
   readonly hasSum: boolean;
   readonly shardId: string;
   /** Sequence numbers of the contributing records, in stream order. */
@@ -83,12 +85,14 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules,
     if (update === undefined) {
       const dimensions: Record<string, string> = {};
       for (let i = 0; i < rule.dimensions.length; i++) dimensions[rule.dimensions[i]] = values[i];
+      const bucket = bucketKey(bucketMs);
       update = {
         pk: counterKey(rule.metric, rule.dimensions, values),
-        sk: bucketKey(bucketMs),
+        sk: partKey(bucket, shardId),
         metric: rule.metric,
         dimensions,
         bucketMs,
+        bucket,
         hasSum: rule.sum !== undefined,
         shardId,
         seqs: [],
