@@ -94,7 +94,7 @@ export async function measuredUnits(dynamo: DynamoDBClient, tableName: string, l
     for (let i = 0; i < shards; i++) {
       const seq = (BigInt(SEQUENCE) + BigInt(round * 10)).toString();
       if (layout === "parts") {
-        const update: CounterUpdate = { pk: "pageViews", sk: partKey(bucket, shardId(i)), metric: "pageViews", dimensions: {}, bucketMs: BUCKET_MS, bucket, hasSum: false, shardId: shardId(i), seqs: [seq], sums: [0n], sumDecimals: 0, count: 1, sum: 0n };
+        const update: CounterUpdate = { pk: "pageViews", sk: partKey(bucket, shardId(i)), metric: "pageViews", dimensions: {}, bucketMs: BUCKET_MS, bucket, hasSum: false, shardId: shardId(i), seqs: [seq], sums: [], sumDecimals: 0, count: 1, sum: 0n };
         const outcome = await applyUpdate(update, { client: dynamo, tableName, mode: "exactly-once", ttlDays: 16, now: () => BUCKET_MS });
         if (outcome.error !== undefined) throw outcome.error;
         last = outcome.writeUnits;

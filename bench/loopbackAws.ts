@@ -40,6 +40,8 @@ function answer(target: string, body: Record<string, unknown>, items: Map<string
       return {};
     case "GraniteServiceVersion20100801.GetMetricData":
       return { MetricDataResults: [], Messages: [] };
+    case "GraniteServiceVersion20100801.ListMetrics":
+      return { Metrics: [] };
     default:
       throw new Error(`the loopback server doesn't answer ${target}`);
   }

@@ -25,13 +25,28 @@ function parts(text: string): { digits: bigint; exponent: number } | undefined {
 }
 
 const pow10 = (n: number): bigint => 10n ** BigInt(n);
+const POW10: readonly bigint[] = Array.from({ length: DYNAMO_DIGITS + 1 }, (_, n) => pow10(n));
+const POW10_NUMBER: readonly number[] = Array.from({ length: 16 }, (_, n) => 10 ** n);
+const PLAIN = /^-?\d+(?:\.\d+)?$/;
 
 /**
  * An amount as written (its shortest round-trip form, which is what `String(number)` gives for
  * a JSON number) in units of 10^-decimals; undefined when it has more decimal places than that.
  */
 export function toUnits(amount: number | string, decimals: number): bigint | undefined {
-  const p = parts(typeof amount === "number" ? String(amount) : amount);
+  if (typeof amount === "number" && decimals <= 15) {
+    // The common case without a string: `scaled` units are exact when dividing back gives the
+    // amount, and below 2^50 two amounts of `decimals` places never share a double, so the
+    // amount as written has these units too.
+    const scaled = Math.round(amount * POW10_NUMBER[decimals]);
+    if (Math.abs(scaled) < 2 ** 50 && scaled / POW10_NUMBER[decimals] === amount) return BigInt(scaled);
+  }
+  const text = typeof amount === "number" ? String(amount) : amount;
+  // The common case, a plain decimal without an exponent, without the regular expression.
+  const dot = text.indexOf(".");
+  const places = dot < 0 ? 0 : text.length - dot - 1;
+  if (places <= decimals && PLAIN.test(text)) return BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1)) * (POW10[decimals - places] ?? pow10(decimals - places));
+  const p = parts(text);
   if (p === undefined) return undefined;
   const shift = p.exponent + decimals;
   if (shift >= 0) return p.digits * pow10(shift);

@@ -111,7 +111,8 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
   const bucket = item?.[ITEM.bucket]?.S;
   if (item === undefined || metric === undefined || bucket === undefined) return undefined;
   const dimensions: Record<string, string> = {};
-  for (const [name, value] of Object.entries(item[ITEM.dimensions]?.M ?? {})) dimensions[name] = value.S ?? "";
+  const stored = item[ITEM.dimensions]?.M;
+  if (stored !== undefined) for (const name in stored) dimensions[name] = stored[name].S ?? "";
   const sum = item[ITEM.sum]?.N;
   const at = item[ITEM.updatedAt]?.N;
   return {

@@ -46,12 +46,9 @@ export interface UpdateOutcome {
 const MAX_CONDITION_ROUNDS = 5;
 
 function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
-  let count = 0;
+  const count = update.seqs.length - from;
   let sum = 0n;
-  for (let i = from; i < update.seqs.length; i++) {
-    count += 1;
-    sum += update.sums[i];
-  }
+  if (update.hasSum) for (let i = from; i < update.sums.length; i++) sum += update.sums[i];
   const names: Record<string, string> = { "#count": ITEM.count, "#metric": ITEM.metric, "#dims": ITEM.dimensions, "#bucket": ITEM.bucket, "#exp": ITEM.expiresAt, "#at": ITEM.updatedAt };
   const dims: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(update.dimensions)) dims[k] = { S: v };

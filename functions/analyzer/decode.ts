@@ -143,7 +143,17 @@ export function parseTimestamp(value: unknown): number {
       return Number.NaN;
     }
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  return (daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + ms;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm): Date.UTC without its call. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 export const bucketStart = (epochMs: number, bucketSeconds: number): number =>
