@@ -3,7 +3,7 @@
  * (base64 data), all well formed so the floor and the analyzer parse the same records.
  */
 import { analyzerRules, type AnalyzerRules, loadCatalog } from "../catalog";
-import { defineCatalog } from "../catalog/schema";
+import { type Catalog, defineCatalog } from "../catalog/schema";
 import type { BatchRecord } from "../functions/analyzer/aggregate";
 import { produce, seeded } from "../local/producer";
 
@@ -31,6 +31,7 @@ const pagesCatalog = defineCatalog({
 export interface TrafficCase {
   readonly id: string;
   readonly label: string;
+  readonly catalog: Catalog;
   readonly rules: AnalyzerRules;
   /** `count` records starting at sequence `offset` (so successive batches continue one shard). */
   batch(count: number, offset?: number): BatchRecord[];
@@ -50,12 +51,14 @@ export const CASES: readonly TrafficCase[] = [
   {
     id: "fewKeys",
     label: "few keys (shipped catalog, 5 minutes)",
+    catalog: shipped,
     rules: minuteRules(shipped),
     batch: (count, offset = 0) => toRecords(produce({ catalog: shipped, count, seed: 1 + offset, now: NOW, spanMs: 5 * MINUTE, badRatio: 0 }).map((p) => p.data), offset),
   },
   {
     id: "manyKeys",
     label: `10,020 keys (${PAGES} pages × 60 minutes)`,
+    catalog: pagesCatalog,
     rules: minuteRules(pagesCatalog),
     batch: (count, offset = 0) => {
       const random = seeded(7 + offset);
@@ -71,6 +74,7 @@ export const CASES: readonly TrafficCase[] = [
   {
     id: "sumsAndDimensions",
     label: "donations: sums and a dimension",
+    catalog: shipped,
     rules: minuteRules(shipped),
     batch: (count, offset = 0) => {
       const donations: Buffer[] = [];

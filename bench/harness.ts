@@ -24,7 +24,7 @@ export interface Comparison {
   readonly perUnit: Readonly<Record<string, Spread>>;
   /** Rounds, and runs of each variant per round (short work is repeated to get past the clock's noise). */
   readonly rounds: number;
-  readonly repeat: number;
+  readonly repeat: Readonly<Record<string, number>>;
 }
 
 export function spread(samples: readonly number[]): Spread {
@@ -41,24 +41,26 @@ const cpuMicros = (): number => {
 
 /**
  * Runs every variant `rounds` times, interleaved and rotated, each run repeated until it has used
- * about `minCpuMs` of CPU (calibrated once, on the first variant), and returns CPU µs per unit.
+ * about `minCpuMs` of CPU (calibrated per variant on its warm-up run), and returns CPU µs per unit.
  * Ratios between two variants come from `ratio`, round by round.
  */
 export async function compare(variants: readonly Variant[], options: { rounds?: number; minCpuMs?: number } = {}): Promise<Comparison & { samples: Record<string, number[]> }> {
   const rounds = options.rounds ?? 5;
   const minCpuMs = options.minCpuMs ?? 60;
-  for (const v of variants) await v.run(); // warm the JIT and every cache a run fills
-  const probeStart = cpuMicros();
-  await variants[0].run();
-  const probe = Math.max(cpuMicros() - probeStart, 1);
-  const repeat = Math.max(1, Math.ceil((minCpuMs * 1000) / probe));
+  const repeat: Record<string, number> = {};
+  for (const v of variants) {
+    await v.run(); // warm the JIT and every cache a run fills
+    const start = cpuMicros();
+    await v.run();
+    repeat[v.name] = Math.max(1, Math.ceil((minCpuMs * 1000) / Math.max(cpuMicros() - start, 1)));
+  }
   const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(round + k) % variants.length];
       const start = cpuMicros();
-      for (let r = 0; r < repeat; r++) await v.run();
-      samples[v.name].push((cpuMicros() - start) / (repeat * v.units));
+      for (let r = 0; r < repeat[v.name]; r++) await v.run();
+      samples[v.name].push((cpuMicros() - start) / (repeat[v.name] * v.units));
     }
   }
   return { perUnit: Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, spread(s)])), rounds, repeat, samples };

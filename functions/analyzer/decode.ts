@@ -71,6 +71,8 @@ export type Decoded =
       readonly text?: string;
     };
 
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 const reject = (reason: RejectReason, detail: string, text?: string): Decoded => (text === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, text });
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -214,7 +216,8 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
   }
   const bucketMs = bucketStart(time, rules.bucketSeconds);
   const contributions: Contribution[] = [];
-  const overflowed: string[] = [];
+  // Most records overflow nothing and leave nothing undecided: one shared empty list for them.
+  let overflowed: string[] = NONE;
   const undecided: Undecided[] = [];
   let previous: Contribution | undefined;
   for (const rule of counters) {
@@ -232,10 +235,10 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
       if (units > MAX_UNITS || -units > MAX_UNITS) return reject("bad_amount", `${rule.sum} ${value} is too large for a counter to keep adding up exactly`, text);
       sum = units;
     }
-    const dimensionValues: string[] = [];
+    const dimensionValues: string[] = rule.dimensions.length === 0 ? NONE : [];
     for (let i = 0; i < rule.dimensions.length; i++) {
       const value = dimensionValue(rule, i, fields[rule.dimensions[i]], gate, undecided);
-      if (value === OVERFLOW_VALUE) overflowed.push(`${rule.metric}.${rule.dimensions[i]}`);
+      if (value === OVERFLOW_VALUE) (overflowed === NONE ? (overflowed = []) : overflowed).push(`${rule.metric}.${rule.dimensions[i]}`);
       dimensionValues.push(value);
     }
     previous = { rule, dimensionValues, bucketMs, sum };
