@@ -3,13 +3,20 @@ import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { analyzerRules } from "../catalog";
 import { analyzerClients } from "../functions/analyzer/handler";
+import { processBatch } from "../functions/analyzer/process";
 import { archiverClients } from "../functions/archiver/handler";
 import { forwarderClients } from "../functions/forwarder/handler";
 import { reconcilerClients } from "../functions/reconciler/handler";
 import { CALL_LOGGER_MIDDLEWARE, MAX_ATTEMPTS, type SdkClientOptions, sdkClient } from "../functions/shared/clientOptions";
 import { isTransient, memoryLogger } from "../functions/shared/log";
-import { LOCAL_AWS } from "../local/clients";
+import { createCounterTable } from "../local/aws";
+import { capturedS3, LOCAL_AWS } from "../local/clients";
+import { produce } from "../local/producer";
+import { emulators } from "./emulators";
+import { fixtureCatalog } from "./fixtures";
+import { scanCounters, truth } from "./truth";
 
 interface Received {
   readonly target: string;
@@ -154,5 +161,25 @@ describe("SDK client options: every function's clients, and what they keep again
     } finally {
       await stub.stop();
     }
+  });
+
+  it("counts a batch exactly against DynamoDB Local, and a redelivery, refused by every item's mark, adds nothing", async () => {
+    // Prepare: the analyzer's write path with a DynamoDB client built as the handlers build it.
+    const env = await emulators();
+    const dynamo = sdkClient(stubbedDynamo(env.dynamoEndpoint), memoryLogger());
+    await createCounterTable(dynamo, "client-options");
+    const catalog = fixtureCatalog("web");
+    const now = Date.now();
+    const produced = produce({ catalog, count: 2000, seed: 7, now, badRatio: 0 });
+    const batch = produced.map((p, i) => ({ shardId: "shardId-000000000000", sequenceNumber: String(49_000_000_000_000_000_000n + BigInt(i)), data: p.data.toString("base64"), arrivalMs: now }));
+    const deps = { rules: analyzerRules({ catalog, granularity: "minute" }), dynamo, s3: capturedS3().client, settings: { tableName: "client-options", quarantineBucket: "q", mode: "exactly-once", ttlDays: 7 } as const, log: memoryLogger() };
+    // Act
+    const first = await processBatch(batch, deps);
+    const again = await processBatch(batch, deps);
+    // Assess
+    assert.deepEqual([first.batchItemFailures, again.batchItemFailures], [[], []]);
+    const { counters } = await scanCounters(dynamo, "client-options");
+    assert.deepEqual(Object.fromEntries(counters), Object.fromEntries(truth(produced, catalog).counters));
+    assert.ok(again.writeRequests >= first.writeRequests, "the redelivery's conditional writes were sent and refused");
   });
 });
