@@ -63,12 +63,12 @@ export const CALL_LOGGER_MIDDLEWARE = "loggerMiddleware";
  * `logger.error`; the functions log neither per call, and report failures themselves with the
  * shard and sequence number that locate them. The SDK's other warnings still reach the log.
  */
-export function sdkClient<C extends { middlewareStack: { remove(toRemove: string): boolean } }>(
-  Client: new (config: SdkClientOptions) => C,
+export function sdkClient<C extends { middlewareStack: { remove(toRemove: string): boolean } }, Extra extends object = object>(
+  Client: new (config: SdkClientOptions & Extra) => C,
   log: Logger,
-  options: { cacheMiddleware?: boolean } = {},
+  options: { cacheMiddleware?: boolean; /** Where and as whom, for a local endpoint (the functions take the default chain). */ config?: Extra } = {},
 ): C {
-  const client = new Client(sdkClientOptions(log, options));
+  const client = new Client({ ...(options.config as Extra), ...sdkClientOptions(log, options) });
   client.middlewareStack.remove(CALL_LOGGER_MIDDLEWARE);
   return client;
 }
