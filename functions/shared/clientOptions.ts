@@ -37,11 +37,12 @@ export interface SdkClientOptions {
   /** Backoff plus a client-side rate limit once the service throttles. */
   readonly retryMode: "adaptive";
   /**
-   * The middleware stack is resolved once per command class instead of once per call (about a
-   * sixth of an UpdateItem's CPU). The SDK then shares one handler context between concurrent
+   * The middleware stack is resolved once per command class instead of once per call (about 15%
+   * of an UpdateItem's client CPU). The SDK then shares one handler context between concurrent
    * calls of a command, which is safe while every call of a client goes to the same endpoint with
    * the same credentials: true for DynamoDB tables and CloudWatch named by name in one region,
-   * not for S3, whose endpoint follows the bucket.
+   * not for S3, whose endpoint follows the bucket. A call given per-call options (an abortSignal)
+   * resolves its stack afresh.
    */
   readonly cacheMiddleware: boolean;
   readonly logger: SdkLogger;
@@ -59,7 +60,7 @@ export const CALL_LOGGER_MIDDLEWARE = "loggerMiddleware";
 /**
  * A client of the functions: the options above, without the SDK's per-call logger middleware.
  * That middleware hands every call's input and output, copied through a sensitive-data filter,
- * to `logger.info` (about a tenth of an UpdateItem's CPU), and every failed call to
+ * to `logger.info` (about 8% of an UpdateItem's client CPU), and every failed call to
  * `logger.error`; the functions log neither per call, and report failures themselves with the
  * shard and sequence number that locate them. The SDK's other warnings still reach the log.
  */
