@@ -25,13 +25,28 @@ function parts(text: string): { digits: bigint; exponent: number } | undefined {
 }
 
 const pow10 = (n: number): bigint => 10n ** BigInt(n);
+const POW10: readonly bigint[] = Array.from({ length: DYNAMO_DIGITS + 1 }, (_, n) => pow10(n));
+const POW10_NUMBER: readonly number[] = Array.from({ length: 16 }, (_, n) => 10 ** n);
+const PLAIN = /^-?\d+(?:\.\d+)?$/;
 
 /**
  * An amount as written (its shortest round-trip form, which is what `String(number)` gives for
  * a JSON number) in units of 10^-decimals; undefined when it has more decimal places than that.
  */
 export function toUnits(amount: number | string, decimals: number): bigint | undefined {
-  const p = parts(typeof amount === "number" ? String(amount) : amount);
+  if (typeof amount === "number" && decimals <= 15) {
+    // The common case without a string: `scaled` units are exact when dividing back gives the
+    // amount, and below 2^50 two amounts of `decimals` places never share a double, so the
+    // amount as written has these units too.
+    const scaled = Math.round(amount * POW10_NUMBER[decimals]);
+    if (Math.abs(scaled) < 2 ** 50 && scaled / POW10_NUMBER[decimals] === amount) return BigInt(scaled);
+  }
+  const text = typeof amount === "number" ? String(amount) : amount;
+  // The common case, a plain decimal without an exponent, without the regular expression.
+  const dot = text.indexOf(".");
+  const places = dot < 0 ? 0 : text.length - dot - 1;
+  if (places <= decimals && PLAIN.test(text)) return BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1)) * (POW10[decimals - places] ?? pow10(decimals - places));
+  const p = parts(text);
   if (p === undefined) return undefined;
   const shift = p.exponent + decimals;
   if (shift >= 0) return p.digits * pow10(shift);
@@ -55,13 +70,21 @@ export function formatUnits(units: bigint, decimals: number): string {
   return negative && text !== "0" ? `-${text}` : text;
 }
 
-/** `a − b` of two decimal strings, exactly, as digits × 10^exponent; undefined when one is not a decimal. */
-function exactDifference(a: string, b: string): { digits: bigint; exponent: number } | undefined {
+/** `a + sign × b` of two decimal strings, exactly, as digits × 10^exponent; undefined when one is not a decimal. */
+function exactSum(a: string, b: string, sign: 1n | -1n): { digits: bigint; exponent: number } | undefined {
   const x = parts(a);
   const y = parts(b);
   if (x === undefined || y === undefined) return undefined;
   const exponent = Math.min(x.exponent, y.exponent);
-  return { digits: x.digits * pow10(x.exponent - exponent) - y.digits * pow10(y.exponent - exponent), exponent };
+  return { digits: x.digits * pow10(x.exponent - exponent) + sign * y.digits * pow10(y.exponent - exponent), exponent };
+}
+const exactDifference = (a: string, b: string) => exactSum(a, b, -1n);
+
+/** `a + b` of two decimal strings, exactly, in plain form without trailing zeros; throws on text that isn't a decimal. */
+export function addDecimals(a: string, b: string): string {
+  const s = exactSum(a, b, 1n);
+  if (s === undefined) throw new Error(`can't add "${a}" and "${b}": not decimal numbers`);
+  return s.exponent >= 0 ? (s.digits * pow10(s.exponent)).toString() : formatUnits(s.digits, -s.exponent);
 }
 
 /** `a − b` of two decimal strings, exactly, as a number (CloudWatch takes doubles). */

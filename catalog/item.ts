@@ -1,9 +1,19 @@
 /**
  * The counter item codec: the table's shape, the item's attributes, the key encoding and the
- * per-shard high-water marks. One definition for the table component that deploys it, the
- * analyzer that writes items, the forwarder that reads their stream images, and the local run
+ * high-water marks. One definition for the table component that deploys it, the analyzer that
+ * writes items, the forwarder that reads their stream images, and the local run, the reconciler
  * and tests that read them back.
+ *
+ * A counter (one metric, one set of dimension values, one bucket) is kept in parts, one item per
+ * Kinesis shard that counted into it, each with that shard's mark alone: the partition key is the
+ * counter's, the sort key the bucket's start followed by the shard. Readers add the parts up
+ * (`sumParts`). One item holding every shard's mark would grow by a mark per shard and cost its
+ * whole size in write units on each write: a hot counter (this minute's page views, written once
+ * per shard per batch) would pass a partition's 1,000 write units a second at about 80 shards.
+ * A part stays one write unit whatever the shard count.
  */
+import { addDecimals } from "./decimal";
+
 export const COUNTER_TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
@@ -23,6 +33,8 @@ export const ITEM = {
   expiresAt: COUNTER_TABLE.ttlAttribute,
   /** When the analyzer last changed the item, epoch seconds: the reconciler leaves fresh items alone. */
   updatedAt: "at",
+  /** The part's shard's high-water mark: the last sequence number applied (see `toMark`). */
+  mark: "wm",
 } as const;
 
 /** A counter as people read it: one metric, one set of dimension values, one bucket. */
@@ -66,8 +78,17 @@ export function counterKey(metric: string, names: readonly string[], values: rea
   return pk;
 }
 
-/** The sort key: the bucket's start. */
+/** A bucket's start as the items spell it, ISO 8601 UTC. */
 export const bucketKey = (bucketMs: number): string => new Date(bucketMs).toISOString();
+
+/** The sort key of one shard's part of a counter: the bucket's start, `#`, the shard. */
+export const partKey = (bucket: string, shardId: string): string => `${bucket}#${shardId}`;
+
+/**
+ * Sort key bounds covering every part of the buckets starting in [fromMs, lastMs]: `$` sorts just
+ * after the `#` that ends a bucket's start, and before the next bucket's start.
+ */
+export const partRange = (fromMs: number, lastMs: number): { from: string; to: string } => ({ from: bucketKey(fromMs), to: `${bucketKey(lastMs)}$` });
 
 /**
  * Kinesis sequence numbers are decimal strings of up to 129 digits; zero-padded to a fixed
@@ -75,8 +96,6 @@ export const bucketKey = (bucketMs: number): string => new Date(bucketMs).toISOS
  */
 export const MARK_WIDTH = 129;
 export const toMark = (sequenceNumber: string): string => sequenceNumber.padStart(MARK_WIDTH, "0");
-/** The attribute holding one shard's high-water mark. */
-export const markAttribute = (shardId: string): string => `wm_${shardId}`;
 
 /** An attribute value as both the SDK and Lambda's stream events shape it. */
 export interface AttributeLike {
@@ -92,7 +111,8 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
   const bucket = item?.[ITEM.bucket]?.S;
   if (item === undefined || metric === undefined || bucket === undefined) return undefined;
   const dimensions: Record<string, string> = {};
-  for (const [name, value] of Object.entries(item[ITEM.dimensions]?.M ?? {})) dimensions[name] = value.S ?? "";
+  const stored = item[ITEM.dimensions]?.M;
+  if (stored !== undefined) for (const name in stored) dimensions[name] = stored[name].S ?? "";
   const sum = item[ITEM.sum]?.N;
   const at = item[ITEM.updatedAt]?.N;
   return {
@@ -104,4 +124,30 @@ export function decodeCounter(item: ItemImage | undefined): Counter | undefined 
     ...(sum === undefined ? {} : { sum: Number(sum), sumText: sum.includes(".") && !/e/i.test(sum) ? sum.replace(/\.?0+$/, "") : sum }),
     ...(at === undefined ? {} : { updatedAtMs: Number(at) * 1000 }),
   };
+}
+
+/**
+ * Counters as people read them: the parts of each counter (metric, dimension values, bucket)
+ * added up, counts and exact sums, in the order each counter was first met. The latest change of
+ * any part is the counter's.
+ */
+export function sumParts(parts: readonly Counter[]): Counter[] {
+  const counters = new Map<string, Counter>();
+  for (const part of parts) {
+    const key = `${part.metric}\u0000${part.bucket}\u0000${JSON.stringify(Object.entries(part.dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+    const seen = counters.get(key);
+    if (seen === undefined) {
+      counters.set(key, part);
+      continue;
+    }
+    const sumText = seen.sumText === undefined || part.sumText === undefined ? (seen.sumText ?? part.sumText) : addDecimals(seen.sumText, part.sumText);
+    const updatedAtMs = Math.max(seen.updatedAtMs ?? -Infinity, part.updatedAtMs ?? -Infinity);
+    counters.set(key, {
+      ...seen,
+      count: seen.count + part.count,
+      ...(sumText === undefined ? {} : { sum: Number(sumText), sumText }),
+      ...(Number.isFinite(updatedAtMs) ? { updatedAtMs } : {}),
+    });
+  }
+  return [...counters.values()];
 }

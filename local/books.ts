@@ -3,7 +3,7 @@
  * and what CloudWatch got adds up, series by series, to what the table holds.
  */
 import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { type Counter, decodeCounter, type ItemImage } from "../catalog/item";
+import { type Counter, decodeCounter, type ItemImage, sumParts } from "../catalog/item";
 import { type Catalog, COUNTED_METRIC, metricEntries, REJECTED_DIMENSION, REJECTED_METRIC, sumMetricName } from "../catalog/schema";
 import type { StoredDatum } from "./metricStore";
 
@@ -14,19 +14,19 @@ export class BooksError extends Error {
   }
 }
 
-/** Every counter in the table, read consistently, in a stable order. */
+/** Every counter in the table (its shards' parts added up), read consistently, in a stable order. */
 export async function readCounters(dynamo: DynamoDBClient, tableName: string): Promise<Counter[]> {
-  const counters: Counter[] = [];
+  const parts: Counter[] = [];
   let startKey: Record<string, never> | undefined;
   do {
     const page = await dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }));
     for (const item of page.Items ?? []) {
       const counter = decodeCounter(item as ItemImage);
-      if (counter !== undefined) counters.push(counter);
+      if (counter !== undefined) parts.push(counter);
     }
     startKey = page.LastEvaluatedKey as typeof startKey;
   } while (startKey);
-  return counters.sort((a, b) => a.metric.localeCompare(b.metric) || a.bucket.localeCompare(b.bucket) || JSON.stringify(a.dimensions).localeCompare(JSON.stringify(b.dimensions)));
+  return sumParts(parts).sort((a, b) => a.metric.localeCompare(b.metric) || a.bucket.localeCompare(b.bucket) || JSON.stringify(a.dimensions).localeCompare(JSON.stringify(b.dimensions)));
 }
 
 export interface Books {

@@ -122,7 +122,9 @@ describe("analyzer: rolling a batch up", () => {
     assert.equal(plan.rejections.length, 2);
     assert.equal(plan.received, plan.counted + plan.rejections.length);
     assert.deepEqual(plan.rejectedByReason, { bad_base64: 1, unknown_event: 1 });
-    const view = Object.fromEntries(plan.updates.map((u) => [`${u.pk} ${u.sk}`, [u.count, u.hasSum ? u.sum : undefined]]));
+    // Each update goes to its shard's part of the counter.
+    for (const u of plan.updates) assert.equal(u.sk, `${u.bucket}#${records[0].shardId}`);
+    const view = Object.fromEntries(plan.updates.map((u) => [`${u.pk} ${u.bucket}`, [u.count, u.hasSum ? u.sum : undefined]]));
     assert.deepEqual(view, {
       "pageViews 2026-11-21T12:34:00.000Z": [2, undefined],
       "pageViews 2026-11-21T12:35:00.000Z": [1, undefined],

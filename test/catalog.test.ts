@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { analyzerRules, assertNoProblems, type Catalog, CatalogError, type DimensionDef, describeSeries, seriesEstimate, catalogNames, catalogProblems, defineCatalog, type Granularity, loadCatalog, type MetricDef } from "../catalog";
 import { alarmProblems, catalogAlarms, packDashboards, type PipelineResources, pipelineMonitoring, type Section } from "../dashboards";
+import { bucketKey, type Counter, partKey, partRange, sumParts } from "../catalog/item";
 import { fixtureCatalog } from "./fixtures";
 
 const catalog = fixtureCatalog("web");
@@ -97,6 +98,38 @@ describe("the catalog", () => {
     assert.equal(rules.bucketSeconds, 60);
     assert.equal(analyzerRules({ catalog, granularity: "hour" }).bucketSeconds, 3600);
     assert.equal(rules.byEvent["__proto__"], undefined);
+  });
+});
+
+describe("a counter's parts, one per shard", () => {
+  it("adds the parts of each counter up: counts, exact decimal sums and the latest change, keeping counters apart", () => {
+    const part = (o: Partial<Counter> & { count: number }): Counter => ({ metric: "donations", dimensions: { platform: "Web" }, bucket: "2026-11-21T12:34:00.000Z", ...o });
+    const counters = sumParts([
+      part({ count: 2, sum: 0.1, sumText: "0.1", updatedAtMs: 1_000 }),
+      part({ count: 1, sum: 0.2, sumText: "0.2", updatedAtMs: 3_000 }),
+      part({ count: 4, dimensions: { platform: "iOS" }, sum: 1e21, sumText: "1000000000000000000000" }),
+      part({ count: 5, sum: 1e21, sumText: "1000000000000000000000.05", updatedAtMs: 2_000 }),
+      part({ count: 1, bucket: "2026-11-21T12:35:00.000Z", sumText: "7", sum: 7 }),
+    ]);
+    assert.deepEqual(
+      counters.map((c) => [c.dimensions.platform, c.bucket.slice(11, 16), c.count, c.sumText, c.updatedAtMs]),
+      [
+        ["Web", "12:34", 8, "1000000000000000000000.35", 3_000],
+        ["iOS", "12:34", 4, "1000000000000000000000", undefined],
+        ["Web", "12:35", 1, "7", undefined],
+      ],
+    );
+  });
+
+  it("sorts every part of a bucket between the bucket's bounds, and no other bucket's", () => {
+    const minute = 60_000;
+    const t = Date.parse("2026-11-21T12:34:00.000Z");
+    const range = partRange(t, t + minute);
+    const inside = (sk: string) => sk >= range.from && sk <= range.to;
+    for (const shard of ["shardId-000000000000", "shardId-999999999999", "replay-shardId-000000000001-4965"]) {
+      assert.ok(inside(partKey(bucketKey(t), shard)) && inside(partKey(bucketKey(t + minute), shard)), shard);
+      assert.ok(!inside(partKey(bucketKey(t - minute), shard)) && !inside(partKey(bucketKey(t + 2 * minute), shard)), shard);
+    }
   });
 });
 

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { DynamoDBStreamHandler, KinesisStreamHandler } from "aws-lambda";
 import { analyzerRules, forwarderRules } from "../catalog";
+import { counterKey, ITEM, partKey } from "../catalog/item";
 import { createAnalyzerHandler } from "../functions/analyzer/process";
 import { createForwarderHandler } from "../functions/forwarder/process";
 import { memoryLogger } from "../functions/shared/log";
+import { queryCounters } from "../functions/shared/queryCounters";
 import {
   createCounterTable,
   createEventStream,
@@ -16,6 +19,7 @@ import {
   toDynamoDBLambdaRecord,
   toKinesisLambdaRecord,
 } from "../local/aws";
+import { readCounters } from "../local/books";
 import { capturedCloudWatch, capturedS3 } from "../local/clients";
 import { type ProducedRecord, produce } from "../local/producer";
 import { emulators, type Emulators } from "./emulators";
@@ -121,6 +125,23 @@ describe("analyzer and forwarder against DynamoDB Local and kinesalite", functio
     const lines = [...quarantined.values()].flatMap((body) => body.trim().split("\n").map((l) => JSON.parse(l)));
     assert.equal(lines.length, [...expected.rejected.values()].reduce((a, b) => a + b, 0));
     assert.ok(lines.every((l) => l.shardId.startsWith("shardId-") && /^\d+$/.test(l.sequenceNumber) && l.reason && l.data));
+  });
+
+  it("keeps each shard's part of a counter in an item of its own, with that shard's mark alone, and reads their sum", async () => {
+    // Prepare: the items of the busiest counter, as the table holds them.
+    const expected = truth(produced, catalog);
+    const [key, want] = [...expected.counters].sort(([, a], [, b]) => b.count - a.count)[0];
+    const counter = (await readCounters(env.clients.dynamo, TABLE)).find((c) => truthKey(c.metric, c.dimensions, c.bucket) === key)!;
+    const pk = counterKey(counter.metric, Object.keys(counter.dimensions), Object.values(counter.dimensions));
+    const items = (await env.clients.dynamo.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: pk } } }))).Items ?? [];
+    const parts = items.filter((i) => i.bucket?.S === counter.bucket);
+    // Assess: one part per shard, keyed by it, each holding one mark; read back as one counter.
+    assert.deepEqual(parts.map((p) => p.sk?.S).sort(), streamInfo!.shardIds.map((shard) => partKey(counter.bucket, shard)).sort());
+    for (const part of parts) assert.deepEqual(Object.keys(part).filter((a) => a.startsWith("wm")), [ITEM.mark]);
+    assert.equal(parts.reduce((n, p) => n + Number(p.count?.N), 0), want.count);
+    const bucketMs = Date.parse(counter.bucket);
+    const queried = await queryCounters(env.clients.dynamo, { tableName: TABLE, partitionKey: pk, fromMs: bucketMs, lastMs: bucketMs });
+    assert.deepEqual(queried.counters.map((c) => c.count), [want.count]);
   });
 
   it("forwards the table stream to CloudWatch so the metrics add up to the counters", async () => {

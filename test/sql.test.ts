@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { archiveColumns, type NamedQuery, namedQueries } from "../catalog/archive";
 import { type Counter, counterKey } from "../catalog/item";
 import { loadCatalog } from "../catalog/load";
@@ -329,7 +329,16 @@ describe("reconcile against Athena (a local stub) and the counter table", functi
   });
 
   it("reports a counter that drifted from the archive", async () => {
-    const key = { pk: { S: counterKey("donations", ["platform"], ["(other)"]) }, sk: { S: "2026-11-21T12:34:00.000Z" } };
+    // The counter's one part (one shard counted into it).
+    const parts = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :bucket)",
+        ExpressionAttributeValues: { ":pk": { S: counterKey("donations", ["platform"], ["(other)"]) }, ":bucket": { S: "2026-11-21T12:34:00.000Z#" } },
+      }),
+    );
+    assert.equal(parts.Items?.length, 1);
+    const key = { pk: parts.Items![0].pk, sk: parts.Items![0].sk };
     await dynamo.send(new UpdateItemCommand({ TableName: tableName, Key: key, UpdateExpression: "ADD #c :one", ExpressionAttributeNames: { "#c": "count" }, ExpressionAttributeValues: { ":one": { N: "1" } } }));
     try {
       const r = await reconcile();

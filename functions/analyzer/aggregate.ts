@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent } from "aws-lambda";
-import { bucketKey, counterKey, valuesKey } from "../../catalog/item";
+import { bucketKey, counterKey, partKey, valuesKey } from "../../catalog/item";
 import type { AnalyzerRules, CounterRule } from "../../catalog/rules";
 import { bucketStart, decodeRecord, type DimensionGate, memoryGate, type RejectReason, type Undecided } from "./decode";
 
@@ -31,18 +31,20 @@ export interface Rejection {
   readonly data: string;
 }
 
-/** All of one batch's additions to one counter item, from one shard. */
+/** All of one batch's additions to one counter, from one shard: to that shard's part of it. */
 export interface CounterUpdate {
   readonly pk: string;
   readonly sk: string;
   readonly metric: string;
   readonly dimensions: Readonly<Record<string, string>>;
   readonly bucketMs: number;
+  /** The bucket's start, ISO 8601 UTC. */
+  readonly bucket: string;
   readonly hasSum: boolean;
   readonly shardId: string;
   /** Sequence numbers of the contributing records, in stream order. */
   readonly seqs: string[];
-  /** Each contributing record's addition to the sum in units of 10^-sumDecimals, parallel to `seqs`. */
+  /** Each contributing record's addition to the sum in units of 10^-sumDecimals, parallel to `seqs`; empty when the counter sums nothing. */
   readonly sums: bigint[];
   readonly sumDecimals: number;
   count: number;
@@ -59,36 +61,53 @@ export interface BatchPlan {
   readonly undecided: readonly Undecided[];
 }
 
+/** One counter key of a batch, whose updates (one per bucket) share its partition key and dimensions. */
+interface KeyUpdates {
+  readonly pk: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly byBucket: Map<number, CounterUpdate>;
+}
+
 /**
  * Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket).
- * Keyed by nested maps (shard → rule → dimension values → bucket) so the hot loop builds no strings.
+ * Keyed by nested maps (shard → rule → dimension values → bucket), and every key string (the
+ * counter's, the bucket's, the part's) built once per batch, not once per record or update: with
+ * thousands of distinct keys, building them was most of the work.
  */
 export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules, gate: DimensionGate = memoryGate()): BatchPlan {
   const updates: CounterUpdate[] = [];
-  const index = new Map<string, Map<CounterRule, Map<string, Map<number, CounterUpdate>>>>();
+  const index = new Map<string, { byRule: Map<CounterRule, Map<string, KeyUpdates>>; parts: Map<number, string> }>();
+  const bucketKeys = new Map<number, string>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
   const undecided: Undecided[] = [];
   let counted = 0;
 
   const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: bigint) => {
-    let byRule = index.get(shardId);
-    if (byRule === undefined) index.set(shardId, (byRule = new Map()));
-    let byValues = byRule.get(rule);
-    if (byValues === undefined) byRule.set(rule, (byValues = new Map()));
+    let shard = index.get(shardId);
+    if (shard === undefined) index.set(shardId, (shard = { byRule: new Map(), parts: new Map() }));
+    let byValues = shard.byRule.get(rule);
+    if (byValues === undefined) shard.byRule.set(rule, (byValues = new Map()));
     const key = valuesKey(values);
-    let byBucket = byValues.get(key);
-    if (byBucket === undefined) byValues.set(key, (byBucket = new Map()));
-    let update = byBucket.get(bucketMs);
-    if (update === undefined) {
+    let ofKey = byValues.get(key);
+    if (ofKey === undefined) {
       const dimensions: Record<string, string> = {};
       for (let i = 0; i < rule.dimensions.length; i++) dimensions[rule.dimensions[i]] = values[i];
+      byValues.set(key, (ofKey = { pk: counterKey(rule.metric, rule.dimensions, values), dimensions, byBucket: new Map() }));
+    }
+    let update = ofKey.byBucket.get(bucketMs);
+    if (update === undefined) {
+      let bucket = bucketKeys.get(bucketMs);
+      if (bucket === undefined) bucketKeys.set(bucketMs, (bucket = bucketKey(bucketMs)));
+      let sk = shard.parts.get(bucketMs);
+      if (sk === undefined) shard.parts.set(bucketMs, (sk = partKey(bucket, shardId)));
       update = {
-        pk: counterKey(rule.metric, rule.dimensions, values),
-        sk: bucketKey(bucketMs),
+        pk: ofKey.pk,
+        sk,
         metric: rule.metric,
-        dimensions,
+        dimensions: ofKey.dimensions,
         bucketMs,
+        bucket,
         hasSum: rule.sum !== undefined,
         shardId,
         seqs: [],
@@ -97,13 +116,15 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules,
         count: 0,
         sum: 0n,
       };
-      byBucket.set(bucketMs, update);
+      ofKey.byBucket.set(bucketMs, update);
       updates.push(update);
     }
     update.seqs.push(seq);
-    update.sums.push(sum);
     update.count += 1;
-    update.sum += sum;
+    if (update.hasSum) {
+      update.sums.push(sum);
+      update.sum += sum;
+    }
   };
 
   for (const record of records) {

@@ -8,11 +8,11 @@ import {
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { formatUnits } from "../../catalog/decimal";
-import { COUNTER_TABLE, ITEM, markAttribute, toMark } from "../../catalog/item";
+import { COUNTER_TABLE, ITEM, toMark } from "../../catalog/item";
 import type { CounterUpdate } from "./aggregate";
 
 /**
- * `exactly-once`: each item keeps a per-shard high-water mark, so a redelivered record is never
+ * `exactly-once`: each shard's part of a counter keeps the shard's high-water mark, so a redelivered record is never
  * counted twice. `add`: the reference design's bare `ADD`, kept to show what it costs under retries.
  */
 export type CounterMode = "exactly-once" | "add";
@@ -34,6 +34,8 @@ export interface UpdateOutcome {
   readonly update: CounterUpdate;
   /** Write requests sent, successful or not (what DynamoDB bills and throttles). */
   readonly requests: number;
+  /** Write capacity units the successful write consumed, as DynamoDB reports them (0 when none succeeded). */
+  readonly writeUnits: number;
   /** Records this call added to the counter (0 when every record was already applied). */
   readonly applied: number;
   /** When the update failed: the sequence number of the first contributing record not applied. */
@@ -44,12 +46,9 @@ export interface UpdateOutcome {
 const MAX_CONDITION_ROUNDS = 5;
 
 function updateInput(update: CounterUpdate, from: number, options: ApplyOptions, expectedMark: string | undefined): UpdateItemCommandInput {
-  let count = 0;
+  const count = update.seqs.length - from;
   let sum = 0n;
-  for (let i = from; i < update.seqs.length; i++) {
-    count += 1;
-    sum += update.sums[i];
-  }
+  if (update.hasSum) for (let i = from; i < update.sums.length; i++) sum += update.sums[i];
   const names: Record<string, string> = { "#count": ITEM.count, "#metric": ITEM.metric, "#dims": ITEM.dimensions, "#bucket": ITEM.bucket, "#exp": ITEM.expiresAt, "#at": ITEM.updatedAt };
   const dims: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(update.dimensions)) dims[k] = { S: v };
@@ -57,7 +56,7 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     ":n": { N: String(count) },
     ":metric": { S: update.metric },
     ":dims": { M: dims },
-    ":bucket": { S: update.sk },
+    ":bucket": { S: update.bucket },
     ":exp": { N: String(Math.floor(update.bucketMs / 1000) + options.ttlDays * 86_400) },
     ":at": { N: String(Math.floor((options.now ?? Date.now)() / 1000)) },
   };
@@ -74,9 +73,10 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
     UpdateExpression: "",
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
+    ReturnConsumedCapacity: "TOTAL",
   };
   if (options.mode === "exactly-once") {
-    names["#wm"] = markAttribute(update.shardId);
+    names["#wm"] = ITEM.mark;
     values[":last"] = { S: toMark(update.seqs[update.seqs.length - 1]) };
     set += ", #wm = :last";
     if (expectedMark === undefined) {
@@ -92,9 +92,9 @@ function updateInput(update: CounterUpdate, from: number, options: ApplyOptions,
   return input;
 }
 
-/** The item's mark for this shard: from the failed condition's ALL_OLD image, or read when it isn't there. */
+/** The part's mark: from the failed condition's ALL_OLD image, or read when it isn't there. */
 async function currentMark(error: ConditionalCheckFailedException, update: CounterUpdate, options: ApplyOptions): Promise<{ mark?: string; reads: number }> {
-  const attribute = markAttribute(update.shardId);
+  const attribute = ITEM.mark;
   if (error.Item) return { mark: error.Item[attribute]?.S, reads: 0 };
   const read = await options.client.send(
     new GetItemCommand({
@@ -118,14 +118,14 @@ export async function applyUpdate(update: CounterUpdate, options: ApplyOptions):
   let expectedMark: string | undefined;
   let requests = 0;
   for (let round = 0; round < MAX_CONDITION_ROUNDS; round++) {
-    if (from >= update.seqs.length) return { update, requests, applied: 0 };
+    if (from >= update.seqs.length) return { update, requests, applied: 0, writeUnits: 0 };
     try {
       requests += 1;
-      await options.client.send(new UpdateItemCommand(updateInput(update, from, options, expectedMark)));
-      return { update, requests, applied: update.seqs.length - from };
+      const written = await options.client.send(new UpdateItemCommand(updateInput(update, from, options, expectedMark)));
+      return { update, requests, applied: update.seqs.length - from, writeUnits: written.ConsumedCapacity?.CapacityUnits ?? 0 };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) && (error as Error)?.name !== "ConditionalCheckFailedException") {
-        return { update, requests, applied: 0, firstUnapplied: update.seqs[from], error };
+        return { update, requests, applied: 0, writeUnits: 0, firstUnapplied: update.seqs[from], error };
       }
       try {
         const { mark } = await currentMark(error as ConditionalCheckFailedException, update, options);
@@ -133,7 +133,7 @@ export async function applyUpdate(update: CounterUpdate, options: ApplyOptions):
         if (mark === undefined) continue; // the item went away (TTL): start over unconditionally-new
         while (from < update.seqs.length && toMark(update.seqs[from]) <= mark) from += 1;
       } catch (readError) {
-        return { update, requests, applied: 0, firstUnapplied: update.seqs[from], error: readError };
+        return { update, requests, applied: 0, writeUnits: 0, firstUnapplied: update.seqs[from], error: readError };
       }
     }
   }
@@ -141,6 +141,7 @@ export async function applyUpdate(update: CounterUpdate, options: ApplyOptions):
     update,
     requests,
     applied: 0,
+    writeUnits: 0,
     firstUnapplied: update.seqs[from],
     error: new Error(`the high-water mark of ${update.pk} ${update.sk} kept moving for ${MAX_CONDITION_ROUNDS} rounds`),
   };
@@ -155,7 +156,7 @@ export async function applyUpdates(updates: readonly CounterUpdate[], options: A
       const i = next++;
       const update = updates[i];
       // Not started: reported unapplied, so the batch fails in order instead of timing out midway.
-      if (options.shouldStop?.()) outcomes[i] = { update, requests: 0, applied: 0, firstUnapplied: update.seqs[0], error: new Error("not started: the invocation is running out of time") };
+      if (options.shouldStop?.()) outcomes[i] = { update, requests: 0, applied: 0, writeUnits: 0, firstUnapplied: update.seqs[0], error: new Error("not started: the invocation is running out of time") };
       else outcomes[i] = await applyUpdate(update, options);
     }
   };
@@ -164,8 +165,8 @@ export async function applyUpdates(updates: readonly CounterUpdate[], options: A
 }
 
 /**
- * Where each failed update's item really stands: the first of its records above the item's mark
- * for the shard, read consistently after the batch (one BatchGetItem per 100 items). A failed
+ * Where each failed update's item really stands: the first of its records above the part's mark,
+ * read consistently after the batch (one BatchGetItem per 100 items). A failed
  * request may still have been applied, and an earlier attempt may have applied the item already,
  * so the record a failure reports is not enough for a replay. Undefined for an item whose mark
  * couldn't be read: a replay must not guess it.
@@ -184,7 +185,7 @@ export async function unappliedFrom(failed: readonly CounterUpdate[], options: {
     if (Object.keys(read.UnprocessedKeys ?? {}).length > 0) continue;
     const items = new Map((read.Responses?.[options.tableName] ?? []).map((item) => [`${item[COUNTER_TABLE.partitionKey]?.S}\u0000${item[COUNTER_TABLE.sortKey]?.S}`, item]));
     chunk.forEach((u, i) => {
-      const mark = items.get(`${u.pk}\u0000${u.sk}`)?.[markAttribute(u.shardId)]?.S;
+      const mark = items.get(`${u.pk}\u0000${u.sk}`)?.[ITEM.mark]?.S;
       const first = mark === undefined ? u.seqs[0] : u.seqs.find((seq) => toMark(seq) > mark);
       // Every record in: nothing of this item is missing after all.
       result[start + i] = first ?? "";

@@ -71,6 +71,8 @@ export type Decoded =
       readonly text?: string;
     };
 
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 const reject = (reason: RejectReason, detail: string, text?: string): Decoded => (text === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, text });
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -143,7 +145,17 @@ export function parseTimestamp(value: unknown): number {
       return Number.NaN;
     }
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  return (daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + ms;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm): Date.UTC without its call. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 export const bucketStart = (epochMs: number, bucketSeconds: number): number =>
@@ -204,7 +216,8 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
   }
   const bucketMs = bucketStart(time, rules.bucketSeconds);
   const contributions: Contribution[] = [];
-  const overflowed: string[] = [];
+  // Most records overflow nothing and leave nothing undecided: one shared empty list for them.
+  let overflowed: string[] = NONE;
   const undecided: Undecided[] = [];
   let previous: Contribution | undefined;
   for (const rule of counters) {
@@ -222,10 +235,10 @@ export function decodeRecord(data: string, rules: AnalyzerRules, judgedAtMs: num
       if (units > MAX_UNITS || -units > MAX_UNITS) return reject("bad_amount", `${rule.sum} ${value} is too large for a counter to keep adding up exactly`, text);
       sum = units;
     }
-    const dimensionValues: string[] = [];
+    const dimensionValues: string[] = rule.dimensions.length === 0 ? NONE : [];
     for (let i = 0; i < rule.dimensions.length; i++) {
       const value = dimensionValue(rule, i, fields[rule.dimensions[i]], gate, undecided);
-      if (value === OVERFLOW_VALUE) overflowed.push(`${rule.metric}.${rule.dimensions[i]}`);
+      if (value === OVERFLOW_VALUE) (overflowed === NONE ? (overflowed = []) : overflowed).push(`${rule.metric}.${rule.dimensions[i]}`);
       dimensionValues.push(value);
     }
     previous = { rule, dimensionValues, bucketMs, sum };

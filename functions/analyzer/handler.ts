@@ -3,11 +3,17 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamHandler } from "aws-lambda";
 import { analyzerRules } from "../../catalog/rules";
 import type { Catalog } from "../../catalog/schema";
-import { jsonLogger, logLevel } from "../shared/log";
+import { sdkClient } from "../shared/clientOptions";
+import { jsonLogger, type Logger, logLevel } from "../shared/log";
 import { stateLedger } from "./ledger";
 import { createAnalyzerHandler } from "./process";
 import { registryGate } from "./registry";
 import { analyzerEnv } from "./settings";
+
+/** The analyzer's clients as the deployed function builds them, for the given log. */
+export function analyzerClients(log: Logger): { dynamo: DynamoDBClient; s3: S3Client } {
+  return { dynamo: sdkClient(DynamoDBClient, log), s3: sdkClient(S3Client, log, { cacheMiddleware: false }) };
+}
 
 /**
  * The deployed analyzer: its bundle's entry calls this once per container with the pipeline's
@@ -16,13 +22,14 @@ import { analyzerEnv } from "./settings";
  */
 export function analyzerHandler(catalog: Catalog): KinesisStreamHandler {
   const env = analyzerEnv(process.env);
-  const dynamo = new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" });
+  const log = jsonLogger("analyzer", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) });
+  const { dynamo, s3 } = analyzerClients(log);
   return createAnalyzerHandler({
     rules: analyzerRules({ catalog, granularity: env.granularity }),
     dynamo,
-    s3: new S3Client({ maxAttempts: 4 }),
+    s3,
     settings: env,
-    log: jsonLogger("analyzer", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) }),
+    log,
     gate: registryGate({ client: dynamo, tableName: env.stateTable }),
     ledger: stateLedger({ client: dynamo, tableName: env.stateTable }),
   });

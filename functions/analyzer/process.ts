@@ -43,8 +43,10 @@ export interface BatchResult {
   readonly received: number;
   readonly counted: number;
   readonly rejected: number;
-  /** DynamoDB write requests this batch sent. */
+  /** DynamoDB write requests this batch sent to the counter table. */
   readonly writeRequests: number;
+  /** The write capacity units those requests consumed, as DynamoDB reported them. */
+  readonly writeUnits: number;
 }
 
 /**
@@ -53,13 +55,13 @@ export interface BatchResult {
  */
 export async function processBatch(records: readonly BatchRecord[], deps: AnalyzerDeps): Promise<BatchResult> {
   const { log, settings } = deps;
-  if (records.length === 0) return { batchItemFailures: [], received: 0, counted: 0, rejected: 0, writeRequests: 0 };
+  if (records.length === 0) return { batchItemFailures: [], received: 0, counted: 0, rejected: 0, writeRequests: 0, writeUnits: 0 };
   // Lambda hands one shard's records per batch, in order.
   const { shardId } = records[0];
   const first = records[0].sequenceNumber;
   const failWhole = (what: string, error: unknown): BatchResult => {
     log("ERROR", what, { shardId, error: String(error), transient: isTransient(error), retryFrom: first });
-    return { batchItemFailures: [{ itemIdentifier: first }], received: records.length, counted: 0, rejected: 0, writeRequests: 0 };
+    return { batchItemFailures: [{ itemIdentifier: first }], received: records.length, counted: 0, rejected: 0, writeRequests: 0, writeUnits: 0 };
   };
   let prior: Unapplied | undefined;
   try {
@@ -95,13 +97,15 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
     shouldStop: () => outOfTime(deps.remainingMs),
   });
   let writeRequests = 0;
+  let writeUnits = 0;
   const failedUpdates: CounterUpdate[] = [];
   for (const o of outcomes) {
     writeRequests += o.requests;
+    writeUnits += o.writeUnits;
     if (o.firstUnapplied === undefined) continue;
     failed.push(o.firstUnapplied);
     failedUpdates.push(o.update);
-    log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.sk, error: String(o.error), transient: isTransient(o.error) });
+    log("ERROR", "counter update failed", { counter: o.update.pk, bucket: o.update.bucket, shard: o.update.shardId, error: String(o.error), transient: isTransient(o.error) });
   }
   let pending: PendingUpdate[] = [];
   if (failedUpdates.length > 0 && deps.ledger !== undefined) {
@@ -131,8 +135,9 @@ export async function processBatch(records: readonly BatchRecord[], deps: Analyz
     rejectedByReason: plan.rejectedByReason,
     counterUpdates: plan.updates.length,
     writeRequests,
+    writeUnits,
     quarantineKey,
     retryFrom: batchItemFailures[0]?.itemIdentifier,
   });
-  return { batchItemFailures, received: plan.received, counted: plan.counted, rejected, writeRequests };
+  return { batchItemFailures, received: plan.received, counted: plan.counted, rejected, writeRequests, writeUnits };
 }

@@ -1,6 +1,6 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { toMark } from "../../catalog/item";
+import { partKey, toMark } from "../../catalog/item";
 import type { AnalyzerRules } from "../../catalog/rules";
 import { deadLetterKey, STATE, STATE_TABLE, unappliedKey } from "../../catalog/state";
 import type { BatchRecord, CounterUpdate } from "./aggregate";
@@ -98,13 +98,16 @@ export async function findEntry(client: DynamoDBClient, tableName: string, lette
   return undefined;
 }
 
-/** Keeps, of each update, only the records the ledger says its item lacks; counts the items it can't vouch for. */
+/**
+ * Keeps, of each update, only the records the ledger says the shard's part lacks (the update
+ * itself goes to the replay's own part); counts the parts it can't vouch for.
+ */
 function unappliedOnly(updates: readonly CounterUpdate[], entry: Unapplied): { kept: CounterUpdate[]; uncertain: number } {
   const pending = new Map(entry.pending.map((p) => [`${p.pk}\u0000${p.sk}`, p.from === undefined ? null : toMark(p.from)]));
   const kept: CounterUpdate[] = [];
   let uncertain = 0;
   for (const u of updates) {
-    const from = pending.get(`${u.pk}\u0000${u.sk}`);
+    const from = pending.get(`${u.pk}\u0000${partKey(u.bucket, entry.shardId)}`);
     if (from === undefined) continue;
     if (from === null) {
       uncertain += 1;

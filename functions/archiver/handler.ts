@@ -4,9 +4,15 @@ import { archiveColumns } from "../../catalog/archive";
 import { analyzerRules } from "../../catalog/rules";
 import type { Catalog } from "../../catalog/schema";
 import { registryGate } from "../analyzer/registry";
-import { jsonLogger, logLevel } from "../shared/log";
+import { sdkClient } from "../shared/clientOptions";
+import { jsonLogger, type Logger, logLevel } from "../shared/log";
 import { createArchiverHandler } from "./process";
 import { archiverEnv } from "./settings";
+
+/** The archiver's client as the deployed function builds it, for the given log. */
+export function archiverClients(log: Logger): { dynamo: DynamoDBClient } {
+  return { dynamo: sdkClient(DynamoDBClient, log) };
+}
 
 /**
  * The deployed archiver, Firehose's transformation function: its bundle's entry calls this once
@@ -15,10 +21,11 @@ import { archiverEnv } from "./settings";
  */
 export function archiverHandler(catalog: Catalog): FirehoseTransformationHandler {
   const env = archiverEnv(process.env);
+  const log = jsonLogger("archiver", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) });
   return createArchiverHandler({
     rules: analyzerRules({ catalog, granularity: env.granularity }),
     columns: archiveColumns(catalog),
-    gate: registryGate({ client: new DynamoDBClient({ maxAttempts: 4, retryMode: "adaptive" }), tableName: env.stateTable }),
-    log: jsonLogger("archiver", { level: logLevel(process.env.AWS_LAMBDA_LOG_LEVEL) }),
+    gate: registryGate({ client: archiverClients(log).dynamo, tableName: env.stateTable }),
+    log,
   });
 }

@@ -104,8 +104,13 @@ export function datumBytes(d: Datum): number {
   return bytes;
 }
 
-// JSON keeps any dimension value apart from the separators, so two series never merge.
-const datumKey = (d: Datum): string => JSON.stringify([d.MetricName, d.Timestamp.getTime(), d.Dimensions.map((x) => [x.Name, x.Value])]);
+// Lengths before names and values keep any strings apart, so two series never merge (metric
+// names come from the catalog and hold no NUL).
+function datumKey(d: Datum): string {
+  let key = `${d.MetricName}\u0000${d.Timestamp.getTime()}`;
+  for (const x of d.Dimensions) key += `\u0000${x.Name.length}:${x.Name}${x.Value.length}:${x.Value}`;
+  return key;
+}
 
 /**
  * Aggregates increments per (metric, dimensions, timestamp) into PutMetricData calls of at most
@@ -123,26 +128,29 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
     current = undefined;
   };
   for (const record of records) {
-    if (record.datums.length === 0) continue;
-    const keys = record.datums.map(datumKey);
+    const n = record.datums.length;
+    if (n === 0) continue;
+    const keys: string[] = new Array(n);
     let newDatums = 0;
     let newBytes = 0;
-    record.datums.forEach((d, i) => {
+    for (let i = 0; i < n; i++) {
+      keys[i] = datumKey(record.datums[i]);
       if (!current?.index.has(keys[i])) {
         newDatums += 1;
-        newBytes += datumBytes(d);
+        newBytes += datumBytes(record.datums[i]);
       }
-    });
+    }
     if (current && (current.datums.length + newDatums > maxDatums || current.bytes + newBytes > maxBytes)) flush();
     current ??= { firstSequence: record.sequenceNumber, lastSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
     current.records += 1;
     current.lastSequence = record.sequenceNumber;
-    for (const [i, d] of record.datums.entries()) {
-      const key = keys[i];
-      const at = current.index.get(key);
+    for (let i = 0; i < n; i++) {
+      const d = record.datums[i];
+      const at = current.index.get(keys[i]);
       if (at === undefined) {
-        current.index.set(key, current.datums.length);
-        current.datums.push({ ...d });
+        // Datums are never changed in place: a merge makes a new one.
+        current.index.set(keys[i], current.datums.length);
+        current.datums.push(d);
         current.bytes += datumBytes(d);
       } else {
         const prev = current.datums[at];
