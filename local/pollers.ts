@@ -5,16 +5,11 @@
  * bisection and dead-letter behaviour (esm.ts). Each records the health metrics the deployed
  * alarms watch (invocations, errors, iterator age) in the local metric store.
  */
-import {
-  type DynamoDBStreamsClient,
-  GetRecordsCommand as GetTableStreamRecordsCommand,
-  GetShardIteratorCommand as GetTableStreamIteratorCommand,
-  type _Record as TableStreamRecord,
-} from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
 import type { MappingSettings } from "../config/stack";
-import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
+import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, TableStreamShard, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
 import { deliverShard, type DeliveryStats, type InvocationResult } from "./esm";
 import type { MetricStore } from "./metricStore";
 
@@ -166,55 +161,27 @@ export async function pollTableStream(o: {
   onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
 }): Promise<void> {
   const m = o.fn.mapping;
-  const positions = new Map<string, string | undefined>(Object.entries(o.after ?? {}));
-  // As Lambda's poller does, each shard is read on from the iterator the last read returned
-  // (null once a closed shard is read to its end), and the list of shards is read again only now
-  // and then: DynamoDB rolls a stream's shards over every few hours.
-  const iterators = new Map<string, string | null>();
-  const fresh = async (shardId: string) => {
-    const after = positions.get(shardId);
-    const start = after === undefined ? { ShardIteratorType: "TRIM_HORIZON" as const } : { ShardIteratorType: "AFTER_SEQUENCE_NUMBER" as const, SequenceNumber: after };
-    return (await o.streams.send(new GetTableStreamIteratorCommand({ StreamArn: o.streamArn, ShardId: shardId, ...start }))).ShardIterator;
-  };
-  const read = async (shardId: string): Promise<TableStreamRecord[]> => {
-    const records: TableStreamRecord[] = [];
-    let iterator = iterators.get(shardId) ?? (await fresh(shardId));
-    for (let renewed = false; iterator; ) {
-      let page;
-      try {
-        page = await o.streams.send(new GetTableStreamRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      } catch (error) {
-        // An iterator lives 15 minutes: one kept longer is renewed after the last record delivered.
-        if ((error as Error).name !== "ExpiredIteratorException" || renewed) throw error;
-        if (records.length > 0) {
-          iterators.delete(shardId);
-          return records;
-        }
-        renewed = true;
-        iterator = await fresh(shardId);
-        continue;
-      }
-      records.push(...(page.Records ?? []));
-      iterator = page.NextShardIterator;
-      if ((page.Records ?? []).length === 0) break;
-    }
-    iterators.set(shardId, iterator ?? null);
-    return records;
-  };
-  let shards: string[] = [];
+  // Each shard is read on from where the last read left it (TableStreamShard), and the list of
+  // shards is read again only now and then: DynamoDB rolls a stream's shards over every few hours.
+  const readers = new Map<string, TableStreamShard>();
+  let shards: TableStreamShard[] = [];
   let listedAt = Number.NEGATIVE_INFINITY;
   for (;;) {
     const finished = o.upstreamDone(); // read before polling: anything written before this is in the stream
     if (finished || Date.now() - listedAt >= SHARD_LIST_MS) {
-      shards = await tableStreamShards(o.streams, o.streamArn);
+      shards = (await tableStreamShards(o.streams, o.streamArn)).map((shardId) => {
+        const reader = readers.get(shardId) ?? new TableStreamShard(o.streams, o.streamArn, shardId, o.after?.[shardId]);
+        readers.set(shardId, reader);
+        return reader;
+      });
       listedAt = Date.now();
     }
     let got = 0;
-    for (const shardId of shards) {
-      if (iterators.get(shardId) === null) continue;
-      const records = await read(shardId);
+    for (const shard of shards) {
+      if (shard.closed) continue;
+      const { shardId } = shard;
+      const records = await shard.read();
       if (records.length === 0) continue;
-      positions.set(shardId, records[records.length - 1].dynamodb?.SequenceNumber);
       got += records.length;
       for (let i = 0; i < records.length; i += m.batchSize) {
         const batch = records.slice(i, i + m.batchSize).map((r) => toDynamoDBLambdaRecord(r, o.streamArn));
