@@ -153,13 +153,18 @@ export async function tableStreamShards(streams: DynamoDBStreamsClient, streamAr
   return (d.StreamDescription?.Shards ?? []).map((s) => s.ShardId ?? "");
 }
 
+/** The errors on which a table-stream shard's iterator is opened again (see TableStreamShard). */
+const REOPEN_ON = new Set(["ExpiredIteratorException", "TrimmedDataAccessException"]);
+
 /**
  * One shard of a table stream, read as Lambda's poller reads it: each read goes on from the
  * iterator the last one returned, until the shard has nothing new; `closed` once a closed shard
  * is read to its end. An iterator lives 15 minutes: an expired one is opened again after the last
- * record read. DynamoDB Local now and then refuses a position it still holds records after, as
- * "trimmed": the shard is then read from its oldest record, skipping what came up to the
- * position (a record really trimmed would be missing from the books, which say so).
+ * record read. DynamoDB Local also refuses, as "trimmed", an iterator it handed out while the
+ * shard was empty once records are there, and now and then a position it still holds records
+ * after: the iterator is opened again in the same way, and a refused position is read from the
+ * shard's oldest record, skipping what came up to it (a record really trimmed would be missing
+ * from the books, which say so).
  */
 export class TableStreamShard {
   /** undefined until opened; null once a closed shard is read to its end. */
@@ -188,7 +193,7 @@ export class TableStreamShard {
       try {
         page = await this.streams.send(new GetTableStreamRecordsCommand({ ShardIterator: this.iterator, Limit: 1000 }));
       } catch (error) {
-        if ((error as Error)?.name !== "ExpiredIteratorException" || reopened) throw error;
+        if (!REOPEN_ON.has((error as Error)?.name) || reopened) throw error;
         reopened = true;
         await this.open();
         continue;
