@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS run by Node as it is (a worker thread's code, the start script).
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", __filename: "readonly", process: "readonly", console: "readonly" } },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },

@@ -10,6 +10,7 @@ import software.amazon.dynamodb.services.local.server.LocalDynamoDBServerHandler
  * gives it a connector on the address asked for. It also never starts telemetry.
  *
  * Usage: java -cp DynamoDBLocal.jar:DynamoDBLocal_lib/* LoopbackDynamoDB.java 127.0.0.1 8000 [DB_DIR]
+ * (local/emulators.ts compiles it once and runs the class; port 0 takes a free port, printed when listening)
  */
 public class LoopbackDynamoDB {
     public static void main(String[] args) throws Exception {

@@ -20,7 +20,11 @@ export const ARCHIVE_DIR = "archive";
  */
 export function writeDelivery(archiveDir: string, o: { deliveryStream: string; deliveredAtMs: number; id: string; rows: readonly Pick<TransformedRecord, "line" | "day">[] }): string[] {
   const byDay = new Map<string, string[]>();
-  for (const r of o.rows) byDay.set(r.day, [...(byDay.get(r.day) ?? []), r.line]);
+  for (const r of o.rows) {
+    const lines = byDay.get(r.day);
+    if (lines === undefined) byDay.set(r.day, [r.line]);
+    else lines.push(r.line);
+  }
   const stamp = new Date(o.deliveredAtMs).toISOString().slice(0, 19).replace(/[T:]/g, "-");
   const files: string[] = [];
   for (const [day, lines] of [...byDay].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -153,40 +153,85 @@ export async function tableStreamShards(streams: DynamoDBStreamsClient, streamAr
   return (d.StreamDescription?.Shards ?? []).map((s) => s.ShardId ?? "");
 }
 
+/** The errors on which a table-stream shard's iterator is opened again (see TableStreamShard). */
+const REOPEN_ON = new Set(["ExpiredIteratorException", "TrimmedDataAccessException"]);
+
 /**
- * Reads a table-stream shard from `after` (exclusive) or its start, until it has nothing new.
- * DynamoDB Local now and then refuses a position it still holds records after, as "trimmed": the
- * shard is then read from its oldest record, skipping what came up to `after` (a record really
- * trimmed would be missing from the books, which say so).
+ * One shard of a table stream, read as Lambda's poller reads it: each read goes on from the
+ * iterator the last one returned, until the shard has nothing new; `closed` once a closed shard
+ * is read to its end. An iterator lives 15 minutes: an expired one is opened again after the last
+ * record read. DynamoDB Local also refuses, as "trimmed", an iterator it handed out while the
+ * shard was empty once records are there, and now and then a position it still holds records
+ * after: the iterator is opened again in the same way, and a refused position is read from the
+ * shard's oldest record, skipping what came up to it (a record really trimmed would be missing
+ * from the books, which say so).
  */
-export async function readTableStream(streams: DynamoDBStreamsClient, streamArn: string, shardId: string, after?: string): Promise<TableStreamRecord[]> {
-  try {
-    return await readTableStreamFrom(streams, streamArn, shardId, after);
-  } catch (error) {
-    if ((error as Error)?.name !== "TrimmedDataAccessException" || after === undefined) throw error;
-    const newer = (r: TableStreamRecord) => BigInt(r.dynamodb?.SequenceNumber ?? "0") > BigInt(after);
-    return (await readTableStreamFrom(streams, streamArn, shardId, undefined)).filter(newer);
+export class TableStreamShard {
+  /** undefined until opened; null once a closed shard is read to its end. */
+  private iterator: string | null | undefined;
+  /** Records up to this sequence number are skipped (after a trimmed position). */
+  private skipUpTo: bigint | undefined;
+
+  constructor(
+    private readonly streams: DynamoDBStreamsClient,
+    readonly streamArn: string,
+    readonly shardId: string,
+    /** The last record read (exclusive start), or undefined for the shard's start. */
+    private after?: string,
+  ) {}
+
+  get closed(): boolean {
+    return this.iterator === null;
+  }
+
+  /** The shard's records after the last read, until it has nothing new. */
+  async read(): Promise<TableStreamRecord[]> {
+    const records: TableStreamRecord[] = [];
+    if (this.iterator === undefined) await this.open();
+    for (let reopened = false; this.iterator; ) {
+      let page;
+      try {
+        page = await this.streams.send(new GetTableStreamRecordsCommand({ ShardIterator: this.iterator, Limit: 1000 }));
+      } catch (error) {
+        if (!REOPEN_ON.has((error as Error)?.name) || reopened) throw error;
+        reopened = true;
+        await this.open();
+        continue;
+      }
+      const got = page.Records ?? [];
+      for (const r of got) {
+        const sequence = r.dynamodb?.SequenceNumber;
+        if (this.skipUpTo !== undefined && BigInt(sequence ?? "0") <= this.skipUpTo) continue;
+        records.push(r);
+        this.after = sequence;
+      }
+      this.iterator = page.NextShardIterator ?? null;
+      if (got.length === 0) break;
+    }
+    return records;
+  }
+
+  private async open(): Promise<void> {
+    const at = { StreamArn: this.streamArn, ShardId: this.shardId };
+    const fromStart = () => this.streams.send(new GetTableStreamIteratorCommand({ ...at, ShardIteratorType: "TRIM_HORIZON" }));
+    this.skipUpTo = undefined;
+    if (this.after === undefined) {
+      this.iterator = (await fromStart()).ShardIterator ?? null;
+      return;
+    }
+    try {
+      this.iterator = (await this.streams.send(new GetTableStreamIteratorCommand({ ...at, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: this.after }))).ShardIterator ?? null;
+    } catch (error) {
+      if ((error as Error)?.name !== "TrimmedDataAccessException") throw error;
+      this.skipUpTo = BigInt(this.after);
+      this.iterator = (await fromStart()).ShardIterator ?? null;
+    }
   }
 }
 
-async function readTableStreamFrom(streams: DynamoDBStreamsClient, streamArn: string, shardId: string, after?: string): Promise<TableStreamRecord[]> {
-  const it = await streams.send(
-    new GetTableStreamIteratorCommand(
-      after === undefined
-        ? { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }
-        : { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after },
-    ),
-  );
-  const records: TableStreamRecord[] = [];
-  let iterator = it.ShardIterator;
-  while (iterator) {
-    const page = await streams.send(new GetTableStreamRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-    const got = page.Records ?? [];
-    records.push(...got);
-    if (got.length === 0) break;
-    iterator = page.NextShardIterator;
-  }
-  return records;
+/** Reads a table-stream shard from `after` (exclusive) or its start, until it has nothing new. */
+export function readTableStream(streams: DynamoDBStreamsClient, streamArn: string, shardId: string, after?: string): Promise<TableStreamRecord[]> {
+  return new TableStreamShard(streams, streamArn, shardId, after).read();
 }
 
 /** A table-stream record as Lambda delivers it (creation time in epoch seconds). */

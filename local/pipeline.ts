@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
-import { DescribeStreamCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListShardsCommand, PutRecordsCommand, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { COUNTER_TABLE } from "../catalog/item";
 import { describeSeries, seriesEstimate } from "../catalog/limits";
@@ -34,7 +34,7 @@ import { createCounterTable, createEventStream, createStateTable, firehoseEvent,
 import type { RunState } from "./progress";
 import { describeReplay, readRange } from "./replay";
 import { BooksError, keepBooks, readCounters } from "./books";
-import { capturedS3, type LocalClients, localClients, storeCloudWatch } from "./clients";
+import { capturedS3, dynamoClients, kinesisClient, type LocalClients, storeCloudWatch } from "./clients";
 import { type Emulator, startDynamoDBLocal, startKinesalite } from "./emulators";
 import { newStats } from "./esm";
 import { MetricStore } from "./metricStore";
@@ -63,6 +63,18 @@ export interface LocalRunOptions {
   readonly state?: RunState;
   /** Resume the interrupted run `state` holds: the stream, tables and checkpoints are already there. */
   readonly resume?: boolean;
+  /**
+   * Records per analyzer invocation at most, in place of the stack's `analyzerBatchSize` (Lambda
+   * takes up to 10,000 from a Kinesis mapping). @default the stack's, as deployed
+   */
+  readonly analyzerBatchSize?: number;
+  /** When the run's records started to flow and DynamoDB Local was ready, epoch ms, as they happen. */
+  readonly onMilestone?: (milestone: "first-put" | "dynamodb-ready", atMs: number) => void;
+  /**
+   * Emulators already starting (startEmulators), keeping their data where `state` says; the run
+   * stops them when it ends. @default started by the run
+   */
+  readonly emulators?: LocalEmulators;
 }
 
 /** The local resources' names: like the deployed ones, each starts with the pipeline's name. */
@@ -78,17 +90,57 @@ function localNames(pipeline: string) {
   };
 }
 
+/** The run's two emulators, starting side by side; each promise settles when that one is ready. */
+export interface LocalEmulators {
+  readonly kinesis: Promise<Emulator>;
+  readonly dynamo: Promise<Emulator>;
+  /** Stops both, also one still starting. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local (a JVM, seconds) and kinesalite (on a thread, well under a second) at
+ * once, keeping their data under `dataDir` when given. Nothing waits on the other: the stream
+ * can be used while the JVM is still starting.
+ */
+export function startEmulators(o: { dataDir?: string; say?: (line: string) => void; onDynamoReady?: (atMs: number) => void } = {}): LocalEmulators {
+  o.say?.("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
+  const data = (sub: string) => (o.dataDir === undefined ? undefined : path.join(o.dataDir, sub));
+  const dynamo = startDynamoDBLocal({ dataDir: data("dynamodb") }).then((d) => {
+    o.onDynamoReady?.(Date.now());
+    return d;
+  });
+  const kinesis = startKinesalite({ dataDir: data("kinesis") });
+  // Awaited by the run; until then a failed start (no Java, say) must not count as unhandled.
+  dynamo.catch(() => undefined);
+  kinesis.catch(() => undefined);
+  return {
+    dynamo,
+    kinesis,
+    stop: async () => {
+      await Promise.all([dynamo, kinesis].map((e) => e.then((started) => started.stop(), () => undefined)));
+    },
+  };
+}
+
 export async function runLocal(options: LocalRunOptions): Promise<Summary> {
   const say = options.say ?? (() => undefined);
-  const emulators: Emulator[] = [];
+  // DynamoDB Local takes seconds to start; the stream needs only kinesalite, so the producer puts
+  // from the moment the stream exists and the pollers start once the tables do, as producers on
+  // AWS put to a stream whatever its consumers are doing.
+  const emulators =
+    options.emulators ??
+    startEmulators({ dataDir: options.state?.dir, say, onDynamoReady: (at) => options.onMilestone?.("dynamodb-ready", at) });
   try {
-    say("starting DynamoDB Local (Java) and kinesalite on 127.0.0.1 ...");
-    const data = (sub: string) => (options.state === undefined ? undefined : path.join(options.state.dir, sub));
-    const [dynamo, kinesis] = await Promise.all([startDynamoDBLocal({ dataDir: data("dynamodb") }), startKinesalite({ dataDir: data("kinesis") })]);
-    emulators.push(dynamo, kinesis);
-    return await run(localClients({ dynamo: dynamo.endpoint, kinesis: kinesis.endpoint }), { ...options, say });
+    const kinesis = await emulators.kinesis;
+    return await run(
+      kinesis.endpoint,
+      emulators.dynamo.then((d) => d.endpoint),
+      { ...options, say },
+    );
   } finally {
-    await Promise.all(emulators.map((e) => e.stop()));
+    // However the run ended, both are stopped, also the JVM when it was still starting.
+    await emulators.stop();
   }
 }
 
@@ -111,36 +163,41 @@ function capturedMetrics(store: MetricStore): CloudWatchClient {
  * the partition key `pk-<index>`. Records whose index is in `already` (put before an interruption)
  * are not put again. Returns how many records the stream holds.
  */
-async function putAll(
-  clients: LocalClients,
-  streamName: string,
-  records: readonly Buffer[],
-  store: MetricStore,
-  say: (line: string) => void,
-  already: ReadonlySet<number> = new Set(),
-): Promise<number> {
+async function putAll(o: {
+  kinesis: KinesisClient;
+  streamName: string;
+  records: readonly Buffer[];
+  store: MetricStore;
+  say: (line: string) => void;
+  already: ReadonlySet<number>;
+  /** True when the run has failed and nothing more should be put. */
+  abandoned: () => boolean;
+  onFirstPut: () => void;
+}): Promise<number> {
+  const { records, streamName, store, already } = o;
   let put = already.size;
-  for (let i = 0; i < records.length; i += 500) {
+  for (let i = 0; i < records.length && !o.abandoned(); i += 500) {
     let pending = records
       .slice(i, i + 500)
       .map((data, j) => ({ Data: data, PartitionKey: `pk-${i + j}` }))
       .filter((_, j) => !already.has(i + j));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 8) throw new Error(`the stream kept refusing ${pending.length} records`);
-      const result = await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: pending }));
+      const result = await o.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: pending }));
       const failed = pending.filter((_, k) => result.Records?.[k]?.ErrorCode);
       store.put({ namespace: "AWS/Kinesis", metricName: "IncomingRecords", dimensions: { StreamName: streamName }, timestamp: Date.now(), value: pending.length - failed.length });
       store.put({ namespace: "AWS/Kinesis", metricName: "WriteProvisionedThroughputExceeded", dimensions: { StreamName: streamName }, timestamp: Date.now(), value: failed.length });
+      if (put === already.size && failed.length < pending.length) o.onFirstPut();
       put += pending.length - failed.length;
       pending = failed;
       if (failed.length > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
-    if ((i / 500) % 10 === 9 || i + 500 >= records.length) say(`put ${put.toLocaleString("en-US")} / ${records.length.toLocaleString("en-US")} records`);
+    if ((i / 500) % 10 === 9 || i + 500 >= records.length) o.say(`put ${put.toLocaleString("en-US")} / ${records.length.toLocaleString("en-US")} records`);
   }
   return put;
 }
 
-async function run(clients: LocalClients, options: LocalRunOptions & { say: (line: string) => void }): Promise<Summary> {
+async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, options: LocalRunOptions & { say: (line: string) => void }): Promise<Summary> {
   const { say, pipeline, outDir } = options;
   const { name, catalog, settings } = pipeline;
   const names = localNames(name);
@@ -150,16 +207,35 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const deadLetters: DeadLetter[] = state?.checkpoints.deadLetters ?? [];
   const logFor = (service: string): Logger => jsonLogger(service, { level: options.verbose ? "DEBUG" : "ERROR" });
 
-  // The stream and the table, with the components' settings.
+  // The stream, with the component's settings, and the producer on it at once.
+  const kinesis = kinesisClient(kinesisEndpoint);
   const shards = settings.stream.mode === "on-demand" ? 2 : settings.stream.shardCount;
+  const stream = options.resume ? await existingStream(kinesis, names.stream) : await createEventStream(kinesis, names.stream, shards);
+  let producing = true;
+  let abandoned = false;
+  const producer = (async () => {
+    try {
+      const already = options.resume ? await recordsOnStream(kinesis, names.stream, stream.shardIds) : new Set<number>();
+      if (options.resume) say(`resuming: ${already.size.toLocaleString("en-US")} of ${options.records.length.toLocaleString("en-US")} records were on the stream already`);
+      return await putAll({ kinesis, streamName: names.stream, records: options.records, store, say, already, abandoned: () => abandoned, onFirstPut: () => options.onMilestone?.("first-put", Date.now()) });
+    } finally {
+      producing = false;
+    }
+  })();
+  let clients: LocalClients;
+  let tableStreamArn: string;
   const stateTable = `${name}-state`;
-  const created = async () => {
-    const stream = await createEventStream(clients.kinesis, names.stream, shards);
-    const tableStreamArn = (await createCounterTable(clients.dynamo, names.table))!;
-    await createStateTable(clients.dynamo, stateTable);
-    return { stream, tableStreamArn };
-  };
-  const { stream, tableStreamArn } = options.resume ? await existingResources(clients, names.stream, names.table) : await created();
+  try {
+    clients = { ...dynamoClients(await dynamoEndpoint), kinesis };
+    // The tables, with the components' settings.
+    tableStreamArn = options.resume
+      ? await existingTableStream(clients.dynamo, names.table)
+      : (await Promise.all([createCounterTable(clients.dynamo, names.table), createStateTable(clients.dynamo, stateTable)]))[0]!;
+  } catch (error) {
+    abandoned = true;
+    await producer.catch(() => undefined);
+    throw error;
+  }
   say(describeSeries(name, seriesEstimate(catalog)));
   say(
     `pipeline ${name}: stream ${names.stream} (${stream.shardIds.length} shard${stream.shardIds.length === 1 ? "" : "s"}) and table ${names.table} (${COUNTER_TABLE.streamViewType} stream) ${options.resume ? "found, resuming from the last checkpoints" : "created"}`,
@@ -176,10 +252,17 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     gate: registryGate({ client: clients.dynamo, tableName: stateTable }),
     ledger: stateLedger({ client: clients.dynamo, tableName: stateTable }),
   };
+  const analyzerMapping = { ...settings.analyzer.mapping, batchSize: options.analyzerBatchSize ?? settings.analyzer.mapping.batchSize };
+  if (analyzerMapping.batchSize !== settings.analyzer.mapping.batchSize) {
+    say(
+      `analyzer: batches of up to ${analyzerMapping.batchSize.toLocaleString("en-US")} records; stack ${options.stack} deploys ${settings.analyzer.mapping.batchSize.toLocaleString("en-US")} ` +
+        `(--batch-size ${settings.analyzer.mapping.batchSize} runs it so)`,
+    );
+  }
   const analyzer = {
     role: "analyzer",
     ...names.analyzer,
-    mapping: settings.analyzer.mapping,
+    mapping: analyzerMapping,
     stats: newStats(),
     handler: createAnalyzerHandler(analyzerDeps),
   };
@@ -196,8 +279,8 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     }),
   };
 
-  // Producer and pollers run together, as they would on AWS.
-  let producing = true;
+  // Producer and pollers run together, as they would on AWS: one poller per shard, each
+  // handing its shard's batches to the analyzer one at a time, the shards side by side.
   let analyzersDone = false;
   const analyzers = Promise.all(
     stream.shardIds.map((shardId) =>
@@ -224,13 +307,28 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
     after: state?.checkpoints.forwarder,
     onCheckpoint: (shardId, seq) => state?.checkpoint("forwarder", shardId, seq),
   });
+  const archiving = archiveStream({
+    clients,
+    pipeline,
+    streamName: names.stream,
+    shardIds: stream.shardIds,
+    streamArn: stream.arn,
+    deliveryStream: names.archive,
+    stateTable,
+    dir: path.join(outDir, ARCHIVE_DIR),
+    store,
+    log: logFor("archiver"),
+    say,
+    producing: () => producing,
+  });
+  // Awaited after the forwarder and the reconciler; a failure meanwhile must not count as unhandled.
+  archiving.catch(() => undefined);
   let received: number;
   try {
-    const already = options.resume ? await recordsOnStream(clients, names.stream, stream.shardIds) : new Set<number>();
-    if (options.resume) say(`resuming: ${already.size.toLocaleString("en-US")} of ${options.records.length.toLocaleString("en-US")} records were on the stream already`);
-    received = await putAll(clients, names.stream, options.records, store, say, already);
-  } finally {
-    producing = false;
+    received = await producer;
+  } catch (error) {
+    analyzersDone = true;
+    throw error;
   }
   try {
     await analyzers;
@@ -248,7 +346,7 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
   say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
   await reconcileAfterRun({ clients, pipeline, table: names.table, functionName: names.reconciler.functionName, store, log: logFor("reconciler"), say });
-  await archiveStream({ clients, pipeline, streamName: names.stream, shardIds: stream.shardIds, streamArn: stream.arn, deliveryStream: names.archive, stateTable, dir: path.join(outDir, ARCHIVE_DIR), store, log: logFor("archiver"), say });
+  await archiving;
   const finished = Date.now();
   for (const fn of [analyzer, forwarder]) {
     const depth = deadLetters.filter((l) => l.queue === fn.dlqName).length;
@@ -310,20 +408,25 @@ async function run(clients: LocalClients, options: LocalRunOptions & { say: (lin
   return summary;
 }
 
-/** The stream and the counter table an interrupted run created. */
-async function existingResources(clients: LocalClients, streamName: string, table: string): Promise<{ stream: { arn: string; shardIds: string[] }; tableStreamArn: string }> {
-  const described = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
-  const shards = await clients.kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-  const tableStreamArn = (await clients.dynamo.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
+/** The stream an interrupted run created. */
+async function existingStream(kinesis: KinesisClient, streamName: string): Promise<{ arn: string; shardIds: string[] }> {
+  const described = await kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
+  const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  return { arn: described.StreamDescription?.StreamARN ?? "", shardIds: (shards.Shards ?? []).map((x) => x.ShardId ?? "") };
+}
+
+/** The counter table's stream, of the table an interrupted run created. */
+async function existingTableStream(dynamo: DynamoDBClient, table: string): Promise<string> {
+  const tableStreamArn = (await dynamo.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
   if (tableStreamArn === undefined) throw new Error(`table ${table} has no stream; the interrupted run's state is incomplete`);
-  return { stream: { arn: described.StreamDescription?.StreamARN ?? "", shardIds: (shards.Shards ?? []).map((x) => x.ShardId ?? "") }, tableStreamArn };
+  return tableStreamArn;
 }
 
 /** Which records (by the producer's `pk-<index>` partition keys) the stream already holds. */
-async function recordsOnStream(clients: LocalClients, streamName: string, shardIds: readonly string[]): Promise<Set<number>> {
+async function recordsOnStream(kinesis: KinesisClient, streamName: string, shardIds: readonly string[]): Promise<Set<number>> {
   const indexes = new Set<number>();
   for (const shardId of shardIds) {
-    for (const r of await readShard(clients.kinesis, streamName, shardId)) indexes.add(Number((r.PartitionKey ?? "").slice(3)));
+    for (const r of await readShard(kinesis, streamName, shardId)) indexes.add(Number((r.PartitionKey ?? "").slice(3)));
   }
   return indexes;
 }
@@ -395,10 +498,11 @@ async function reconcileAfterRun(o: {
 const ARCHIVER_INVOCATION_BYTES = PROCESSOR_BUFFER_MB * 1_000_000;
 
 /**
- * The archive as Firehose writes it from the stream: every record, read from the stream as
- * Firehose reads it, turned into its row by the archiver's own handler (capped dimensions decided
- * by the run's registry, as the analyzer decided them), written as gzipped objects per day
- * partition. Runs after the pollers: the stream holds every record, so the archive has them all.
+ * The archive as Firehose writes it from the stream: Firehose reads the stream on its own, beside
+ * the analyzer, and hands the archiver up to its processor buffer of records per invocation; each
+ * invocation's rows (capped dimensions decided by the run's registry, shared with the analyzer)
+ * are written as gzipped objects per day partition. Each shard is read from its start until the
+ * producer is done and the shard is drained, so the archive holds every record on the stream.
  */
 async function archiveStream(o: {
   clients: LocalClients;
@@ -413,6 +517,8 @@ async function archiveStream(o: {
   store: MetricStore;
   log: Logger;
   say: (line: string) => void;
+  /** False once the producer is done: an empty read then means a shard is drained. */
+  producing: () => boolean;
 }): Promise<void> {
   const { catalog, settings } = o.pipeline;
   const firehose = (metricName: string, value: number) => o.store.put({ namespace: "AWS/Firehose", metricName, dimensions: { DeliveryStreamName: o.deliveryStream }, timestamp: Date.now(), value });
@@ -423,39 +529,56 @@ async function archiveStream(o: {
     log: o.log,
   });
   fs.rmSync(o.dir, { recursive: true, force: true });
-  const started = Date.now();
   let records = 0;
   let objects = 0;
   let invocations = 0;
-  for (const shardId of o.shardIds) {
-    const onShard = await readShard(o.clients.kinesis, o.streamName, shardId);
-    for (let start = 0; start < onShard.length; ) {
-      let bytes = 0;
-      let end = start;
-      while (end < onShard.length && (end === start || bytes + (onShard[end].Data?.length ?? 0) <= ARCHIVER_INVOCATION_BYTES)) bytes += onShard[end++].Data?.length ?? 0;
-      const batch = onShard.slice(start, end);
-      start = end;
-      const event = firehoseEvent(
-        batch.map((r) => toBatchRecord(r, shardId)),
-        { deliveryStream: o.deliveryStream, invocationId: `local-${invocations}`, streamArn: o.streamArn },
-      );
-      const result = await handler(event, lambdaContext({ functionName: `${o.deliveryStream}-archiver` }), () => undefined);
-      if (!result) throw new Error("the archiver returned nothing");
-      const rows = result.records.filter((r) => r.result === "Ok").map((r) => ({ line: Buffer.from(r.data ?? "", "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" }));
-      const failed = result.records.filter((r) => r.result !== "Ok");
-      const id = `${shardId}-${String(invocations).padStart(6, "0")}`;
-      objects += writeDelivery(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, rows }).length;
-      if (failed.length > 0) {
-        writeErrors(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, records: failed.map((r) => ({ recordId: r.recordId, data: r.data ?? "", errorCode: "Lambda.ProcessingFailed" })) });
-        o.say(`archive: ${failed.length} records the archiver could not answer for went to the error output, as Firehose would keep them`);
-      }
-      records += rows.length;
-      invocations += 1;
-      firehose("DataReadFromKinesisStream.Records", batch.length);
-      firehose("DeliveryToS3.Records", rows.length);
-      // No DeliveryToS3.DataFreshness: the archive is written after the pollers, not on Firehose's buffer, so its age would say nothing.
-      o.store.put({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: `${o.deliveryStream}-archiver` }, timestamp: Date.now(), value: 0 });
+  const invoke = async (shardId: string, batch: readonly KinesisRecord[]) => {
+    const invocation = invocations++;
+    const event = firehoseEvent(
+      batch.map((r) => toBatchRecord(r, shardId)),
+      { deliveryStream: o.deliveryStream, invocationId: `local-${invocation}`, streamArn: o.streamArn },
+    );
+    const result = await handler(event, lambdaContext({ functionName: `${o.deliveryStream}-archiver` }), () => undefined);
+    if (!result) throw new Error("the archiver returned nothing");
+    const rows = result.records.filter((r) => r.result === "Ok").map((r) => ({ line: Buffer.from(r.data ?? "", "base64").toString("utf8"), day: r.metadata?.partitionKeys.day ?? "" }));
+    const failed = result.records.filter((r) => r.result !== "Ok");
+    const id = `${shardId}-${String(invocation).padStart(6, "0")}`;
+    objects += writeDelivery(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, rows }).length;
+    if (failed.length > 0) {
+      writeErrors(o.dir, { deliveryStream: o.deliveryStream, deliveredAtMs: Date.now(), id, records: failed.map((r) => ({ recordId: r.recordId, data: r.data ?? "", errorCode: "Lambda.ProcessingFailed" })) });
+      o.say(`archive: ${failed.length} records the archiver could not answer for went to the error output, as Firehose would keep them`);
     }
-  }
-  o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations, ${((Date.now() - started) / 1000).toFixed(1)} s); query them with npm run sql`);
+    records += rows.length;
+    firehose("DataReadFromKinesisStream.Records", batch.length);
+    firehose("DeliveryToS3.Records", rows.length);
+    // No DeliveryToS3.DataFreshness: objects are written per invocation, not on Firehose's buffer, so their age would say nothing.
+    o.store.put({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: `${o.deliveryStream}-archiver` }, timestamp: Date.now(), value: 0 });
+  };
+  await Promise.all(
+    o.shardIds.map(async (shardId) => {
+      let iterator = (await o.clients.kinesis.send(new GetShardIteratorCommand({ StreamName: o.streamName, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+      const pending: KinesisRecord[] = [];
+      let bytes = 0;
+      for (;;) {
+        const done = !o.producing();
+        const page = await o.clients.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        iterator = page.NextShardIterator;
+        const got = page.Records ?? [];
+        for (const r of got) {
+          const size = r.Data?.length ?? 0;
+          if (pending.length > 0 && bytes + size > ARCHIVER_INVOCATION_BYTES) {
+            await invoke(shardId, pending.splice(0));
+            bytes = 0;
+          }
+          pending.push(r);
+          bytes += size;
+        }
+        if (got.length > 0) continue;
+        if (done) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (pending.length > 0) await invoke(shardId, pending);
+    }),
+  );
+  o.say(`archive: ${records.toLocaleString("en-US")} records in ${objects} objects under ${o.dir} (${invocations} archiver invocations, reading the stream beside the analyzer); query them with npm run sql`);
 }

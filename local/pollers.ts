@@ -9,7 +9,7 @@ import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, DynamoDBStreamHandler, Handler, KinesisStreamHandler, KinesisStreamRecord } from "aws-lambda";
 import type { MappingSettings } from "../config/stack";
-import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, readTableStream, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
+import { dynamoDBStreamEvent, kinesisEvent, lambdaContext, TableStreamShard, tableStreamShards, toDynamoDBLambdaRecord, toKinesisLambdaRecord } from "./aws";
 import { deliverShard, type DeliveryStats, type InvocationResult } from "./esm";
 import type { MetricStore } from "./metricStore";
 
@@ -36,6 +36,20 @@ export interface LocalFunction<E> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sleeps `ms`, or less once `until` holds (checked every 50 ms). */
+async function sleepUnless(ms: number, until: () => boolean): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end && !until(); ) await sleep(Math.min(50, end - Date.now()));
+}
+
+/** Kinesis returns at most this many records per GetRecords. */
+const MAX_GET_RECORDS = 10_000;
+
+/** Lambda polls a DynamoDB stream's shards four times a second. */
+const TABLE_STREAM_POLL_MS = 250;
+
+/** How often the table stream's list of shards is read again while polling. */
+const SHARD_LIST_MS = 5_000;
 
 /** Delivers one batch of records with the mapping's behaviour, measuring invocations and errors. */
 async function deliver<R, E>(
@@ -93,26 +107,40 @@ export async function pollKinesisShard(o: {
       ? { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "TRIM_HORIZON" as const }
       : { StreamName: o.stream.name, ShardId: o.shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER" as const, StartingSequenceNumber: o.after };
   let iterator = (await o.kinesis.send(new GetShardIteratorCommand(start))).ShardIterator;
+  const buffer: KinesisRecord[] = [];
+  let drained = false;
+  /** One GetRecords into the buffer. Read before polling: once the producer is done, an empty page means the shard is drained. */
+  const read = async (): Promise<number> => {
+    const done = !o.producing();
+    const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(MAX_GET_RECORDS, m.batchSize) }));
+    iterator = page.NextShardIterator;
+    const got = page.Records ?? [];
+    buffer.push(...got);
+    if (got.length === 0 && done) drained = true;
+    return got.length;
+  };
+  // Lambda's poller keeps reading the shard while a batch is with the function (one invocation
+  // per shard at a time): the next batch is read while this one is delivered.
+  let ahead: Promise<number> | undefined;
   for (;;) {
-    const buffer: KinesisRecord[] = [];
     const windowEnds = Date.now() + m.batchingWindowSeconds * 1000;
-    // Read before polling: once the producer is done, an empty page means the shard is drained.
-    let drained = false;
-    while (buffer.length < m.batchSize) {
-      const done = !o.producing();
-      const page = await o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: m.batchSize - buffer.length }));
-      iterator = page.NextShardIterator;
-      buffer.push(...(page.Records ?? []));
-      if ((page.Records ?? []).length > 0) continue;
-      drained = done;
-      if (done || Date.now() >= windowEnds) break;
+    while (buffer.length < m.batchSize && !drained) {
+      const reading = ahead ?? read();
+      ahead = undefined;
+      if ((await reading) > 0) continue;
+      if (drained || Date.now() >= windowEnds) break;
       await sleep(50);
     }
     if (buffer.length === 0) {
       if (drained) return;
       continue;
     }
-    const records = buffer.map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
+    const records = buffer.splice(0, m.batchSize).map((r) => toKinesisLambdaRecord(r, o.shardId, o.stream.arn));
+    if (!drained && buffer.length < m.batchSize) {
+      ahead = read();
+      // Awaited with the next batch; a failure meanwhile must not count as unhandled.
+      ahead.catch(() => undefined);
+    }
     const newest = records[records.length - 1].kinesis.approximateArrivalTimestamp * 1000;
     o.store.put({ namespace: "AWS/Lambda", metricName: "IteratorAge", dimensions: { FunctionName: o.fn.functionName }, timestamp: Date.now(), value: Date.now() - newest });
     await deliver(o.fn, { records, idOf: (r: KinesisStreamRecord) => r.kinesis.sequenceNumber, shardOf: () => o.shardId, event: kinesisEvent, store: o.store, deadLetters: o.deadLetters });
@@ -133,14 +161,27 @@ export async function pollTableStream(o: {
   onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
 }): Promise<void> {
   const m = o.fn.mapping;
-  const positions = new Map<string, string | undefined>(Object.entries(o.after ?? {}));
+  // Each shard is read on from where the last read left it (TableStreamShard), and the list of
+  // shards is read again only now and then: DynamoDB rolls a stream's shards over every few hours.
+  const readers = new Map<string, TableStreamShard>();
+  let shards: TableStreamShard[] = [];
+  let listedAt = Number.NEGATIVE_INFINITY;
   for (;;) {
     const finished = o.upstreamDone(); // read before polling: anything written before this is in the stream
+    if (finished || Date.now() - listedAt >= SHARD_LIST_MS) {
+      shards = (await tableStreamShards(o.streams, o.streamArn)).map((shardId) => {
+        const reader = readers.get(shardId) ?? new TableStreamShard(o.streams, o.streamArn, shardId, o.after?.[shardId]);
+        readers.set(shardId, reader);
+        return reader;
+      });
+      listedAt = Date.now();
+    }
     let got = 0;
-    for (const shardId of await tableStreamShards(o.streams, o.streamArn)) {
-      const records = await readTableStream(o.streams, o.streamArn, shardId, positions.get(shardId));
+    for (const shard of shards) {
+      if (shard.closed) continue;
+      const { shardId } = shard;
+      const records = await shard.read();
       if (records.length === 0) continue;
-      positions.set(shardId, records[records.length - 1].dynamodb?.SequenceNumber);
       got += records.length;
       for (let i = 0; i < records.length; i += m.batchSize) {
         const batch = records.slice(i, i + m.batchSize).map((r) => toDynamoDBLambdaRecord(r, o.streamArn));
@@ -152,7 +193,8 @@ export async function pollTableStream(o: {
     }
     if (got === 0) {
       if (finished) return;
-      await sleep(Math.min(500, m.batchingWindowSeconds * 1000 || 50));
+      // Once the analyzers are done, the last of their changes is read at once.
+      await sleepUnless(Math.min(TABLE_STREAM_POLL_MS, m.batchingWindowSeconds * 1000 || 50), o.upstreamDone);
     }
   }
 }

@@ -38,10 +38,20 @@ export class RunState {
 
   private static file = (dir: string, name: string) => path.join(dir, name);
 
-  /** A fresh state directory under `outDir`, holding the records this run sends. */
-  static create(outDir: string, records: readonly Buffer[], run: Pick<Checkpoints, "stack" | "pipeline" | "refused">): RunState {
+  /**
+   * A fresh, empty state directory under `outDir`, with the emulators' data folders: they may
+   * start in it before the run's records are known (create writes those). Returns its path.
+   */
+  static prepare(outDir: string): string {
     const dir = path.join(outDir, STATE_DIR);
     fs.rmSync(dir, { recursive: true, force: true });
+    for (const sub of ["dynamodb", "kinesis"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    return dir;
+  }
+
+  /** The run's state in the directory `prepare` made under `outDir`, holding the records this run sends. */
+  static create(outDir: string, records: readonly Buffer[], run: Pick<Checkpoints, "stack" | "pipeline" | "refused">): RunState {
+    const dir = path.join(outDir, STATE_DIR);
     for (const sub of ["dynamodb", "kinesis"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
     fs.writeFileSync(RunState.file(dir, "records.b64"), records.map((r) => r.toString("base64")).join("\n"));
     fs.writeFileSync(RunState.file(dir, "metrics.jsonl"), "");

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { CatalogError } from "../catalog/limits";
 import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
-import { BooksError, runLocal } from "./pipeline";
+import { BooksError, type LocalEmulators, runLocal, startEmulators } from "./pipeline";
 import { produce } from "./producer";
 import { RunState } from "./progress";
 import { OUTPUTS, type Summary } from "./report";
@@ -42,7 +42,10 @@ const OUTPUT_NOTES: Record<string, string> = {
 
 const shownName = (output: string) => (output.includes(".") ? output : `${output}/`);
 
-const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--resume] [--verbose]
+/** Lambda takes at most this many records per invocation from a Kinesis mapping. */
+const MAX_BATCH_SIZE = 10_000;
+
+const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--batch-size N] [--resume] [--verbose]
 
   --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too;
                   a line over Kinesis's 1 MiB record limit is refused before anything is sent).
@@ -53,6 +56,8 @@ ${OUTPUTS.map((o) => `      ${shownName(o).padEnd(24)}${OUTPUT_NOTES[o] ?? ""}`)
   --seed N        seed of the synthetic producer (default: 42)
   --stack NAME    whose Pulumi.<stack>.yaml config to run with (default: dev)
   --pipeline NAME which of the stack's pipelines to run (default: its first)
+  --batch-size N  records per analyzer invocation at most (default: ${MAX_BATCH_SIZE.toLocaleString("en-US")}, Lambda's maximum,
+                  so a big run takes seconds); pass the stack's analyzerBatchSize to run it as deployed
   --resume        finish the run that was interrupted (Ctrl-C, a crash) in --out: the same records,
                   the stream and tables as it left them, each poller from its last checkpoint
   --verbose       show the functions' own JSON logs
@@ -204,6 +209,7 @@ async function main(): Promise<void> {
         seed: { type: "string", default: "42" },
         stack: { type: "string", default: "dev" },
         pipeline: { type: "string" },
+        "batch-size": { type: "string", default: String(MAX_BATCH_SIZE) },
         verbose: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -217,6 +223,8 @@ async function main(): Promise<void> {
     print(USAGE);
     return;
   }
+  const batchSize = Number(args["batch-size"]);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) fail(`--batch-size must be a whole number from 1 to ${n(MAX_BATCH_SIZE)} (Lambda's limit for a Kinesis mapping), not ${args["batch-size"]}`);
   const stack = args.stack ?? "dev";
   let stackFile: ReturnType<typeof readStack>;
   try {
@@ -229,10 +237,23 @@ async function main(): Promise<void> {
   const pipeline = args.pipeline === undefined ? pipelines[0] : pipelines.find((p) => p.name === args.pipeline);
   if (pipeline === undefined) fail(`--pipeline ${args.pipeline}: stack ${stack} has no such pipeline (it has ${pipelines.map((p) => p.name).join(", ")})`);
 
+  // From the process's start: what a user waits for after typing the command (npm's own start aside).
+  const launchedAt = performance.timeOrigin;
+  const after = (ms: number) => `${((ms - launchedAt) / 1000).toFixed(1)} s after launch`;
+  let firstPutAt: number | undefined;
+  const onMilestone = (milestone: "first-put" | "dynamodb-ready", at: number) => {
+    if (milestone === "first-put") firstPutAt = at;
+    say(milestone === "first-put" ? `first records on the stream ${after(at)}` : `DynamoDB Local ready ${after(at)}`);
+  };
+  // The emulators start as soon as the options are known to be good, and the synthetic events
+  // are made while they start.
+  const startIn = (dataDir: string) => startEmulators({ dataDir, say, onDynamoReady: (at) => onMilestone("dynamodb-ready", at) });
+
   let records: Buffer[];
   let refused: Refused;
   let state: RunState;
   let outDir: string;
+  let emulators: LocalEmulators;
   if (args.resume) {
     // The interrupted run's own records, whatever --events or --count say now.
     const interrupted = RunState.open(path.resolve(args.out ?? "out"));
@@ -243,33 +264,35 @@ async function main(): Promise<void> {
     }
     outDir = prepareOut(args.out ?? "out", ["state", "quarantine"]);
     state = interrupted;
+    emulators = startIn(state.dir);
     records = state.records();
     refused = state.checkpoints.refused;
     say(`resuming the run in ${args.out ?? "out"}: ${n(records.length)} records`);
   } else {
-    let candidates: Candidate[];
     if (args.events !== undefined) {
-      candidates = readEvents(args.events);
+      // Every line checked at the door before anything starts.
+      ({ records, refused } = door(readEvents(args.events)));
+      if (records.length === 0) fail(`--events ${args.events}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+      outDir = prepareOut(args.out ?? "out");
+      emulators = startIn(RunState.prepare(outDir));
     } else {
       const count = Number(args.count);
       const seed = Number(args.seed);
       if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
       if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-      candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
+      outDir = prepareOut(args.out ?? "out");
+      emulators = startIn(RunState.prepare(outDir));
+      const candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
       say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
+      ({ records, refused } = door(candidates));
+      if (records.length === 0) fail(`the synthetic producer: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
     }
-    ({ records, refused } = door(candidates));
-    if (records.length === 0) {
-      fail(`${args.events === undefined ? "the synthetic producer" : `--events ${args.events}`}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
-    }
-    outDir = prepareOut(args.out ?? "out");
     state = RunState.create(outDir, records, { stack, pipeline: pipeline.name, refused });
   }
 
-  const startedAt = Date.now();
   let summary: Summary;
   try {
-    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume });
+    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume, analyzerBatchSize: batchSize, onMilestone, emulators });
   } finally {
     recordRefusals(outDir, refused);
   }
@@ -278,7 +301,9 @@ async function main(): Promise<void> {
   const where = relative === "" ? "." : relative.startsWith("..") ? outDir : relative;
   print(`received ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${rejected ? ` (${rejected})` : ""}: the books balance`);
   if (refused.total > 0) print(`refused at the door ${refused.total} (${byReason(refused.byReason)}): never sent, so not among the received`);
-  print(`metrics sent to CloudWatch add up to the counters; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  const finishedAt = Date.now();
+  const flowing = firstPutAt === undefined ? "" : `${n(summary.received)} records in ${((finishedAt - firstPutAt) / 1000).toFixed(1)} s from the first put to the books (${n(Math.round(summary.received / Math.max(0.001, (finishedAt - firstPutAt) / 1000)))} records/s), `;
+  print(`metrics sent to CloudWatch add up to the counters; ${flowing}${((finishedAt - launchedAt) / 1000).toFixed(1)} s from launch`);
   print(`outputs in ${where}${path.sep}: open ${path.join(where, "dashboard.html")} for the dashboard; the books are in summary.json, the alarms in alarms.json`);
 }
 
