@@ -68,6 +68,13 @@ interface KeyUpdates {
   readonly byBucket: Map<number, CounterUpdate>;
 }
 
+/** One shard's updates in a batch: by rule, then by dimension values; its part key per bucket. */
+interface ShardUpdates {
+  readonly shardId: string;
+  readonly byRule: Map<CounterRule, Map<string, KeyUpdates>>;
+  readonly parts: Map<number, string>;
+}
+
 /**
  * Decodes, validates and rolls a batch up: one update per distinct (shard, counter, bucket).
  * Keyed by nested maps (shard → rule → dimension values → bucket), and every key string (the
@@ -76,16 +83,15 @@ interface KeyUpdates {
  */
 export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules, gate: DimensionGate = memoryGate()): BatchPlan {
   const updates: CounterUpdate[] = [];
-  const index = new Map<string, { byRule: Map<CounterRule, Map<string, KeyUpdates>>; parts: Map<number, string> }>();
+  const index = new Map<string, ShardUpdates>();
   const bucketKeys = new Map<number, string>();
   const rejections: Rejection[] = [];
   const rejectedByReason: Partial<Record<RejectReason, number>> = {};
   const undecided: Undecided[] = [];
   let counted = 0;
 
-  const add = (shardId: string, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: bigint) => {
-    let shard = index.get(shardId);
-    if (shard === undefined) index.set(shardId, (shard = { byRule: new Map(), parts: new Map() }));
+  const add = (shard: ShardUpdates, seq: string, rule: CounterRule, values: readonly string[], bucketMs: number, sum: bigint) => {
+    const { shardId } = shard;
     let byValues = shard.byRule.get(rule);
     if (byValues === undefined) shard.byRule.set(rule, (byValues = new Map()));
     const key = valuesKey(values);
@@ -128,25 +134,27 @@ export function planBatch(records: readonly BatchRecord[], rules: AnalyzerRules,
   };
 
   for (const record of records) {
+    let shard = index.get(record.shardId);
+    if (shard === undefined) index.set(record.shardId, (shard = { shardId: record.shardId, byRule: new Map(), parts: new Map() }));
     const decoded = decodeRecord(record.data, rules, record.arrivalMs, gate);
     // The pipeline's own counters go by arrival time: a rejected record's own time may be the problem.
     const arrivalBucket = bucketStart(record.arrivalMs, rules.bucketSeconds);
     if (decoded.ok) {
       counted += 1;
       if (decoded.undecided.length > 0) undecided.push(...decoded.undecided);
-      for (const c of decoded.contributions) add(record.shardId, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
+      for (const c of decoded.contributions) add(shard, record.sequenceNumber, c.rule, c.dimensionValues, c.bucketMs, c.sum);
       for (const dimension of decoded.overflowed) {
         const bucketMs = decoded.contributions[0].bucketMs;
-        add(record.shardId, record.sequenceNumber, rules.overflow, [], bucketMs, 0n);
-        add(record.shardId, record.sequenceNumber, rules.overflowByDimension, [dimension], bucketMs, 0n);
+        add(shard, record.sequenceNumber, rules.overflow, [], bucketMs, 0n);
+        add(shard, record.sequenceNumber, rules.overflowByDimension, [dimension], bucketMs, 0n);
       }
-      add(record.shardId, record.sequenceNumber, rules.counted, [], arrivalBucket, 0n);
+      add(shard, record.sequenceNumber, rules.counted, [], arrivalBucket, 0n);
       continue;
     }
     rejections.push({ ...record, reason: decoded.reason, detail: decoded.detail });
     rejectedByReason[decoded.reason] = (rejectedByReason[decoded.reason] ?? 0) + 1;
-    add(record.shardId, record.sequenceNumber, rules.rejected, [], arrivalBucket, 0n);
-    add(record.shardId, record.sequenceNumber, rules.rejectedByReason, [decoded.reason], arrivalBucket, 0n);
+    add(shard, record.sequenceNumber, rules.rejected, [], arrivalBucket, 0n);
+    add(shard, record.sequenceNumber, rules.rejectedByReason, [decoded.reason], arrivalBucket, 0n);
   }
   return { received: records.length, counted, rejections, rejectedByReason, updates, undecided };
 }

@@ -120,10 +120,14 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
   const maxDatums = limits.maxDatums ?? LIMITS.datumsPerPut;
   const maxBytes = (limits.maxBytes ?? LIMITS.bytesPerPut) - 4096; // request envelope
   const chunks: Chunk[] = [];
-  let current: { firstSequence: string; lastSequence: string; records: number; datums: Datum[]; bytes: number; index: Map<string, number> } | undefined;
+  // A series' merged value is kept apart (`values`) and put in a datum of its own when the call is
+  // cut: the records' datums are never changed in place, and a merge allocates nothing.
+  let current: { firstSequence: string; lastSequence: string; records: number; datums: Datum[]; values: number[]; bytes: number; index: Map<string, number> } | undefined;
   const flush = () => {
     if (current && current.datums.length > 0) {
-      chunks.push({ firstSequence: current.firstSequence, lastSequence: current.lastSequence, records: current.records, datums: current.datums, bytes: current.bytes });
+      const { datums, values } = current;
+      for (let i = 0; i < datums.length; i++) if (values[i] !== datums[i].Value) datums[i] = { ...datums[i], Value: values[i] };
+      chunks.push({ firstSequence: current.firstSequence, lastSequence: current.lastSequence, records: current.records, datums, bytes: current.bytes });
     }
     current = undefined;
   };
@@ -141,20 +145,19 @@ export function chunkDatums(records: readonly RecordDatums[], limits: { maxDatum
       }
     }
     if (current && (current.datums.length + newDatums > maxDatums || current.bytes + newBytes > maxBytes)) flush();
-    current ??= { firstSequence: record.sequenceNumber, lastSequence: record.sequenceNumber, records: 0, datums: [], bytes: 0, index: new Map() };
+    current ??= { firstSequence: record.sequenceNumber, lastSequence: record.sequenceNumber, records: 0, datums: [], values: [], bytes: 0, index: new Map() };
     current.records += 1;
     current.lastSequence = record.sequenceNumber;
     for (let i = 0; i < n; i++) {
       const d = record.datums[i];
       const at = current.index.get(keys[i]);
       if (at === undefined) {
-        // Datums are never changed in place: a merge makes a new one.
         current.index.set(keys[i], current.datums.length);
         current.datums.push(d);
+        current.values.push(d.Value);
         current.bytes += datumBytes(d);
       } else {
-        const prev = current.datums[at];
-        current.datums[at] = { ...prev, Value: prev.Value + d.Value };
+        current.values[at] += d.Value;
       }
     }
   }
