@@ -9,12 +9,13 @@ import { eventShapes, produce, type ProducedRecord, unknownEventType } from "../
 import { readStack, ROOT } from "../local/stackConfig";
 import { truth, truthKey } from "./truth";
 
-const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+// What `npm start` runs: local/run.ts from its cached bundle.
+const START = path.join(ROOT, "local", "start.cjs");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, path.join(ROOT, "local", "run.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [START, path.join(ROOT, "local", "run.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));

@@ -8,7 +8,8 @@ import { produce, type ProducedRecord } from "../local/producer";
 import { readStack, ROOT } from "../local/stackConfig";
 import { truth, truthKey } from "./truth";
 
-const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+// What `npm start` runs: local/run.ts from its cached bundle.
+const START = path.join(ROOT, "local", "start.cjs");
 const pipeline = readStack("dev").pipelines[0];
 const { catalog } = pipeline;
 const { typeField, timeField } = catalog.events;
@@ -23,7 +24,7 @@ interface Run {
 /** `npm start` in a child process; `killWhen` is polled, and the run is interrupted (Ctrl-C) once it holds. */
 function start(args: string[], killWhen?: () => boolean): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, path.join(ROOT, "local", "run.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [START, path.join(ROOT, "local", "run.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
