@@ -188,14 +188,15 @@ export class TableStreamShard {
   async read(): Promise<TableStreamRecord[]> {
     const records: TableStreamRecord[] = [];
     if (this.iterator === undefined) await this.open();
-    for (let reopened = false; this.iterator; ) {
+    for (let reopened = 0; this.iterator; ) {
       let page;
       try {
         page = await this.streams.send(new GetTableStreamRecordsCommand({ ShardIterator: this.iterator, Limit: 1000 }));
       } catch (error) {
-        if (!REOPEN_ON.has((error as Error)?.name) || reopened) throw error;
-        reopened = true;
-        await this.open();
+        if (!REOPEN_ON.has((error as Error)?.name) || reopened === 2) throw error;
+        // Once after the last record read; refused again, from the shard's oldest record.
+        reopened += 1;
+        await this.open(reopened === 2);
         continue;
       }
       const got = page.Records ?? [];
@@ -211,11 +212,11 @@ export class TableStreamShard {
     return records;
   }
 
-  private async open(): Promise<void> {
+  private async open(fromOldest = false): Promise<void> {
     const at = { StreamArn: this.streamArn, ShardId: this.shardId };
     const fromStart = () => this.streams.send(new GetTableStreamIteratorCommand({ ...at, ShardIteratorType: "TRIM_HORIZON" }));
-    this.skipUpTo = undefined;
-    if (this.after === undefined) {
+    this.skipUpTo = fromOldest && this.after !== undefined ? BigInt(this.after) : undefined;
+    if (this.after === undefined || fromOldest) {
       this.iterator = (await fromStart()).ShardIterator ?? null;
       return;
     }

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
@@ -22,17 +21,6 @@ export class EmulatorError extends Error {
     super(message);
     this.name = "EmulatorError";
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const live = new Set<ChildProcess>();
@@ -97,7 +85,7 @@ async function launcherClasses(classpath: string, dynamoDir: string): Promise<st
     fs.rmSync(building, { recursive: true, force: true });
     const missing = (javac.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
     throw new EmulatorError(
-      missing ? `DynamoDB Local's launcher needs javac, and it was not found. ${JDK_HINT}` : `compiling ${path.basename(LAUNCHER)} failed (javac exited with ${javac.code}). ${JDK_HINT} Its output:\n${javac.output}`,
+      missing ? `DynamoDB Local needs Java 17 or newer, a JDK: its launcher is compiled with javac, and javac was not found. ${JDK_HINT}` : `compiling ${path.basename(LAUNCHER)} failed (javac exited with ${javac.code}). ${JDK_HINT} Its output:\n${javac.output}`,
     );
   }
   try {
@@ -215,11 +203,24 @@ export async function startKinesalite(options: { shardLimit?: number; dataDir?: 
     },
   });
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once("message", (m: { port?: number; error?: string }) => (m.port === undefined ? reject(new EmulatorError(`kinesalite could not start: ${m.error}`)) : resolve(m.port)));
-    worker.once("error", (error) => reject(new EmulatorError(`kinesalite could not start: ${error.message}`)));
-    void exited.then(() => reject(new EmulatorError("kinesalite's thread exited before it was listening")));
+  let listening = false;
+  // After the start, an error on kinesalite's thread would otherwise show only as refused calls.
+  worker.on("error", (error) => {
+    if (listening) process.stderr.write(`kinesalite's thread failed: ${error.stack ?? error.message}\n`);
   });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      worker.once("message", (m: { port?: number; error?: string }) => (m.port === undefined ? reject(new EmulatorError(`kinesalite could not start: ${m.error}`)) : resolve(m.port)));
+      worker.once("error", (error) => reject(new EmulatorError(`kinesalite could not start: ${error.message}`)));
+      void exited.then(() => reject(new EmulatorError("kinesalite's thread exited before it was listening")));
+    });
+  } catch (error) {
+    // Its message listener would keep the thread, and this process, alive.
+    await worker.terminate();
+    throw error;
+  }
+  listening = true;
   return {
     endpoint: `http://${HOST}:${port}`,
     stop: async () => {

@@ -132,12 +132,11 @@ export async function runLocal(options: LocalRunOptions): Promise<Summary> {
     options.emulators ??
     startEmulators({ dataDir: options.state?.dir, say, onDynamoReady: (at) => options.onMilestone?.("dynamodb-ready", at) });
   try {
+    // Awaited by run() once the stream is there; a failed start meanwhile must not count as unhandled.
+    const dynamoEndpoint = emulators.dynamo.then((d) => d.endpoint);
+    dynamoEndpoint.catch(() => undefined);
     const kinesis = await emulators.kinesis;
-    return await run(
-      kinesis.endpoint,
-      emulators.dynamo.then((d) => d.endpoint),
-      { ...options, say },
-    );
+    return await run(kinesis.endpoint, dynamoEndpoint, { ...options, say });
   } finally {
     // However the run ended, both are stopped, also the JVM when it was still starting.
     await emulators.stop();
@@ -222,6 +221,8 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
       producing = false;
     }
   })();
+  // Awaited below; a failure while the run waits for DynamoDB Local must not count as unhandled.
+  producer.catch(() => undefined);
   let clients: LocalClients;
   let tableStreamArn: string;
   const stateTable = `${name}-state`;
@@ -321,18 +322,15 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
     say,
     producing: () => producing,
   });
-  // Awaited after the forwarder and the reconciler; a failure meanwhile must not count as unhandled.
-  archiving.catch(() => undefined);
+  // Each is awaited in its turn; one failing while the run awaits another must not count as
+  // unhandled (the run then fails with the first error it awaits, and the emulators are stopped).
+  for (const started of [analyzers, forwarding, archiving]) started.catch(() => undefined);
   let received: number;
   try {
     received = await producer;
-  } catch (error) {
-    analyzersDone = true;
-    throw error;
-  }
-  try {
     await analyzers;
   } catch (error) {
+    abandoned = true;
     analyzersDone = true;
     throw error;
   }

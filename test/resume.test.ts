@@ -77,7 +77,8 @@ describe("npm start killed mid-way, then resumed (issue 8)", function () {
     const progress = path.join(out, "run", "state", "progress.json");
     const checkpointed = () => fs.existsSync(progress) && Object.keys((JSON.parse(fs.readFileSync(progress, "utf8")) as { analyzer: object }).analyzer).length > 0;
     // Act: Ctrl-C once the analyzer's poller has checkpointed a batch, then resume.
-    const first = await start(["--events", events, "--out", path.join(out, "run")], checkpointed);
+    // At dev's deployed batch size: many batches, so the interruption falls between checkpoints.
+    const first = await start(["--events", events, "--out", path.join(out, "run"), "--batch-size", "1000"], checkpointed);
     const resumed = await start(["--resume", "--out", path.join(out, "run")]);
     // Assess
     assert.notEqual(first.code, 0, `the first run should have been interrupted:\n${first.stdout}`);
