@@ -97,6 +97,8 @@ async function build() {
     outfile: temp,
     logLevel: "error",
     metafile: false,
+    // An unexpected error's stack names the sources' files and lines, as under tsx.
+    sourcemap: "inline",
     plugins: [sources],
   });
   const inputs = [...read.keys()].sort();
@@ -117,10 +119,11 @@ async function main() {
     }
   }
   require.extensions[".ts"] = (module, filename) => {
-    const { code } = require("esbuild").transformSync(fs.readFileSync(filename, "utf8"), { loader: "ts", format: "cjs", target: TARGET, sourcefile: filename });
+    const { code } = require("esbuild").transformSync(fs.readFileSync(filename, "utf8"), { loader: "ts", format: "cjs", target: TARGET, sourcefile: filename, sourcemap: "inline" });
     module._compile(code, filename);
   };
   process.argv = [process.argv[0], entry, ...args];
+  process.setSourceMapsEnabled(true);
   require(bundleFile);
 }
 

@@ -56,6 +56,14 @@ describe("npm start's launcher (local/start.cjs): one cached bundle, rebuilt whe
     assert.notEqual(fs.statSync(cached).mtimeMs, stamped);
   });
 
+  it("names the source's file and line in an error's stack, as tsx would", () => {
+    fs.writeFileSync(helper, `export const greeting = (name: string): string => {\n  throw new Error(\`no greeting for \${name}\`);\n};\n`);
+    const run = start(entry, "world");
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /no greeting for world/);
+    assert.match(run.stderr, /helper\.ts:2/, run.stderr);
+  });
+
   it("says what failed to build, and exits 1", () => {
     fs.writeFileSync(helper, `export const greeting = (name: string) => {\n`);
     const run = start(entry, "world");
