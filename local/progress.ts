@@ -52,7 +52,6 @@ export class RunState {
   /** The run's state in the directory `prepare` made under `outDir`, holding the records this run sends. */
   static create(outDir: string, records: readonly Buffer[], run: Pick<Checkpoints, "stack" | "pipeline" | "refused">): RunState {
     const dir = path.join(outDir, STATE_DIR);
-    for (const sub of ["dynamodb", "kinesis"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
     fs.writeFileSync(RunState.file(dir, "records.b64"), records.map((r) => r.toString("base64")).join("\n"));
     fs.writeFileSync(RunState.file(dir, "metrics.jsonl"), "");
     const state = new RunState(dir, { ...run, startedAt: Date.now(), analyzer: {}, forwarder: {}, deadLetters: [] });

@@ -269,23 +269,29 @@ async function main(): Promise<void> {
     refused = state.checkpoints.refused;
     say(`resuming the run in ${args.out ?? "out"}: ${n(records.length)} records`);
   } else {
+    // Every record checked at the door; a run with nothing left to send stops here.
+    const sendable = (candidates: readonly Candidate[], source: string) => {
+      const checked = door(candidates);
+      if (checked.records.length === 0) fail(`${source}: nothing to send, all ${n(checked.refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+      return checked;
+    };
+    const fresh = (): [string, LocalEmulators] => {
+      const dir = prepareOut(args.out ?? "out");
+      return [dir, startIn(RunState.prepare(dir))];
+    };
     if (args.events !== undefined) {
-      // Every line checked at the door before anything starts.
-      ({ records, refused } = door(readEvents(args.events)));
-      if (records.length === 0) fail(`--events ${args.events}: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
-      outDir = prepareOut(args.out ?? "out");
-      emulators = startIn(RunState.prepare(outDir));
+      // Every line checked before anything starts.
+      ({ records, refused } = sendable(readEvents(args.events), `--events ${args.events}`));
+      [outDir, emulators] = fresh();
     } else {
       const count = Number(args.count);
       const seed = Number(args.seed);
       if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number ≥ 1, not ${args.count}`);
       if (!Number.isInteger(seed)) fail(`--seed must be a whole number, not ${args.seed}`);
-      outDir = prepareOut(args.out ?? "out");
-      emulators = startIn(RunState.prepare(outDir));
+      [outDir, emulators] = fresh();
       const candidates = produce({ catalog: pipeline.catalog, count, seed }).map((r, i) => ({ where: `synthetic record ${i + 1}`, data: r.data }));
       say(`synthetic producer: ${n(count)} events (seed ${seed}), about 2% of them bad on purpose`);
-      ({ records, refused } = door(candidates));
-      if (records.length === 0) fail(`the synthetic producer: nothing to send, all ${n(refused.total)} records are over Kinesis's 1 MiB record limit (see above)`);
+      ({ records, refused } = sendable(candidates, "the synthetic producer"));
     }
     state = RunState.create(outDir, records, { stack, pipeline: pipeline.name, refused });
   }
