@@ -13,6 +13,8 @@ export const FUNCTIONS = {
   forwarder: { module: "./functions/forwarder/handler", factory: "forwarderHandler" },
   reconciler: { module: "./functions/reconciler/handler", factory: "reconcilerHandler" },
   archiver: { module: "./functions/archiver/handler", factory: "archiverHandler" },
+  publisher: { module: "./functions/publisher/handler", factory: "publisherHandler" },
+  snapshot: { module: "./functions/snapshot/handler", factory: "snapshotHandler" },
 } as const;
 export type FunctionKind = keyof typeof FUNCTIONS;
 

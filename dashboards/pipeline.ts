@@ -39,7 +39,7 @@ export interface Monitoring<N> {
 }
 
 /** `<stack>-<pipeline>`: the start of every alarm and dashboard name of one pipeline. */
-const monitoringPrefix = (stack: string, pipeline: string): string => `${stack}-${pipeline}`;
+export const monitoringPrefix = (stack: string, pipeline: string): string => `${stack}-${pipeline}`;
 
 /**
  * Everything a pipeline is watched with: the catalog's alarms and graphs, then each resource's
