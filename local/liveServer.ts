@@ -71,7 +71,8 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
   let delivered = 0;
   let port = 0;
   let headers: Record<string, string> = {};
-  let config: LiveConfig | undefined;
+  // Known once the port is: what the page loads as config.json.
+  const served: { config?: LiveConfig } = {};
   const keepAliveMs = o.keepAliveMs ?? 60_000;
   const connectionTimeoutMs = o.connectionTimeoutMs ?? 300_000;
 
@@ -166,7 +167,7 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
       if (req.method === "POST" && url.pathname === "/event") return publish(req, res);
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: `${req.method} is not allowed here` });
       if (url.pathname === SNAPSHOT_PATH) return snapshot(req, url, res);
-      if (url.pathname === "/config.json") return json(res, 200, config);
+      if (url.pathname === "/config.json") return json(res, 200, served.config);
       const file = files.get(url.pathname === "/" ? "/index.html" : url.pathname);
       if (file === undefined) return send(res, 404, "not found\n", "text/plain; charset=utf-8");
       send(res, 200, file.content, file.contentType, { "cache-control": file.cacheControl });
@@ -247,7 +248,8 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
   });
   port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
-  config = { snapshotUrl: SNAPSHOT_PATH.slice(1), events: { realtimeUrl: `ws://127.0.0.1:${port}/event/realtime`, httpHost: `127.0.0.1:${port}`, channel: LIVE_CHANNEL } };
+  const config: LiveConfig = { snapshotUrl: SNAPSHOT_PATH.slice(1), events: { realtimeUrl: `ws://127.0.0.1:${port}/event/realtime`, httpHost: `127.0.0.1:${port}`, channel: LIVE_CHANNEL } };
+  served.config = config;
   // The deployed policy, with the local push channel's origins in place of AppSync's.
   headers = securityHeaders({ connect: [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`] });
   delete headers["strict-transport-security"];
