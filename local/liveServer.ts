@@ -24,6 +24,8 @@ export interface LiveServerOptions {
   readonly snapshot: SnapshotFunction;
   /** @default 0, any free port */
   readonly port?: number;
+  /** When `port` is taken, take any free port instead of failing. @default false */
+  readonly anyPortIfTaken?: boolean;
   /** How often subscribers get a keep-alive, and the window announced to them. @default 60 s and 5 min */
   readonly keepAliveMs?: number;
   readonly connectionTimeoutMs?: number;
@@ -239,13 +241,21 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
     ws.on("error", () => ws.terminate());
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(o.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (at: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  try {
+    await listen(o.port ?? 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !o.anyPortIfTaken) throw error;
+    o.say?.(`live app: port ${o.port} is taken, serving on another`);
+    await listen(0);
+  }
   port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
   const config: LiveConfig = { snapshotUrl: SNAPSHOT_PATH.slice(1), events: { realtimeUrl: `ws://127.0.0.1:${port}/event/realtime`, httpHost: `127.0.0.1:${port}`, channel: LIVE_CHANNEL } };

@@ -40,6 +40,7 @@ import { newStats } from "./esm";
 import { MetricStore } from "./metricStore";
 import { type DeadLetter, pollKinesisShard, pollTableStream } from "./pollers";
 import { evaluateAlarms, type Summary, writeReport } from "./report";
+import { type LocalLiveApp, serveLiveApp } from "./liveApp";
 
 export { BooksError };
 
@@ -75,6 +76,31 @@ export interface LocalRunOptions {
    * stops them when it ends. @default started by the run
    */
   readonly emulators?: LocalEmulators;
+  /** Serve the live app on 127.0.0.1 while the run goes (and, with `serve`, after it). */
+  readonly live?: LiveRunOptions;
+}
+
+export interface LiveRunOptions {
+  /** @default 0, any free port */
+  readonly port?: number;
+  /** When `port` is taken, serve on any free port instead of failing. @default false */
+  readonly anyPortIfTaken?: boolean;
+  /** Called once the app is served, with where it is and where more events can be put. */
+  readonly onServing?: (at: LiveAddresses) => void;
+  /**
+   * After the books, keep the pipeline running (analyzer, forwarder, publisher, from where they
+   * are) and the app served until the promise this returns settles. @default stop with the run
+   */
+  readonly serve?: (summary: Summary, at: LiveAddresses) => Promise<void>;
+}
+
+/** Where a served run is: the page, and the emulators more events can be put through. */
+export interface LiveAddresses {
+  readonly url: string;
+  readonly kinesisEndpoint: string;
+  readonly streamName: string;
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
 }
 
 /** The local resources' names: like the deployed ones, each starts with the pipeline's name. */
@@ -131,14 +157,16 @@ export async function runLocal(options: LocalRunOptions): Promise<Summary> {
   const emulators =
     options.emulators ??
     startEmulators({ dataDir: options.state?.dir, say, onDynamoReady: (at) => options.onMilestone?.("dynamodb-ready", at) });
+  const closers: (() => Promise<void>)[] = [];
   try {
     // Awaited by run() once the stream is there; a failed start meanwhile must not count as unhandled.
     const dynamoEndpoint = emulators.dynamo.then((d) => d.endpoint);
     dynamoEndpoint.catch(() => undefined);
     const kinesis = await emulators.kinesis;
-    return await run(kinesis.endpoint, dynamoEndpoint, { ...options, say });
+    return await run(kinesis.endpoint, dynamoEndpoint, { ...options, say }, closers);
   } finally {
-    // However the run ended, both are stopped, also the JVM when it was still starting.
+    // However the run ended, the live app is closed and both emulators are stopped, also the JVM when it was still starting.
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
     await emulators.stop();
   }
 }
@@ -196,7 +224,12 @@ async function putAll(o: {
   return put;
 }
 
-async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, options: LocalRunOptions & { say: (line: string) => void }): Promise<Summary> {
+async function run(
+  kinesisEndpoint: string,
+  dynamoEndpoint: Promise<string>,
+  options: LocalRunOptions & { say: (line: string) => void },
+  closers: (() => Promise<void>)[],
+): Promise<Summary> {
   const { say, pipeline, outDir } = options;
   const { name, catalog, settings } = pipeline;
   const names = localNames(name);
@@ -226,8 +259,10 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
   let clients: LocalClients;
   let tableStreamArn: string;
   const stateTable = `${name}-state`;
+  let dynamoAt: string;
   try {
-    clients = { ...dynamoClients(await dynamoEndpoint), kinesis };
+    dynamoAt = await dynamoEndpoint;
+    clients = { ...dynamoClients(dynamoAt), kinesis };
     // The tables, with the components' settings.
     tableStreamArn = options.resume
       ? await existingTableStream(clients.dynamo, names.table)
@@ -280,6 +315,24 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
     }),
   };
 
+  // The live app, served while the events flow: the page, the snapshot function and the publisher.
+  let live: LocalLiveApp | undefined;
+  let liveAt: LiveAddresses | undefined;
+  if (options.live !== undefined) {
+    live = await serveLiveApp({ pipeline, stack: options.stack, dynamo: clients.dynamo, tableName: names.table, stateTable, store, startedAt: started, port: options.live.port, anyPortIfTaken: options.live.anyPortIfTaken, say, log: logFor });
+    const server = live.server;
+    closers.push(() => server.close());
+    liveAt = { url: server.url, kinesisEndpoint, streamName: names.stream, dynamoEndpoint: dynamoAt, tableName: names.table };
+    say(`live app: ${server.url} (the counters as they change; no sign-in on 127.0.0.1)`);
+    options.live.onServing?.(liveAt);
+  }
+  // Where each poller is, so a served run goes on from there after the books.
+  const positions = {
+    analyzer: { ...state?.checkpoints.analyzer } as Record<string, string>,
+    forwarder: { ...state?.checkpoints.forwarder } as Record<string, string>,
+    publisher: {} as Record<string, string>,
+  };
+
   // Producer and pollers run together, as they would on AWS: one poller per shard, each
   // handing its shard's batches to the analyzer one at a time, the shards side by side.
   let analyzersDone = false;
@@ -294,7 +347,10 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
         deadLetters,
         producing: () => producing,
         after: state?.checkpoints.analyzer[shardId],
-        onCheckpoint: (seq) => state?.checkpoint("analyzer", shardId, seq),
+        onCheckpoint: (seq) => {
+          positions.analyzer[shardId] = seq;
+          state?.checkpoint("analyzer", shardId, seq);
+        },
       }),
     ),
   );
@@ -306,8 +362,24 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
     deadLetters,
     upstreamDone: () => analyzersDone,
     after: state?.checkpoints.forwarder,
-    onCheckpoint: (shardId, seq) => state?.checkpoint("forwarder", shardId, seq),
+    onCheckpoint: (shardId, seq) => {
+      positions.forwarder[shardId] = seq;
+      state?.checkpoint("forwarder", shardId, seq);
+    },
   });
+  // The table stream's second reader: the forwarder and the publisher are the two DynamoDB Streams allows per shard.
+  const publishing =
+    live === undefined
+      ? Promise.resolve()
+      : pollTableStream({
+          streams: clients.streams,
+          streamArn: tableStreamArn,
+          fn: live.publisher,
+          store,
+          deadLetters,
+          upstreamDone: () => analyzersDone,
+          onCheckpoint: (shardId, seq) => (positions.publisher[shardId] = seq),
+        });
   const archiving = archiveStream({
     clients,
     pipeline,
@@ -324,7 +396,7 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
   });
   // Each is awaited in its turn; one failing while the run awaits another must not count as
   // unhandled (the run then fails with the first error it awaits, and the emulators are stopped).
-  for (const started of [analyzers, forwarding, archiving]) started.catch(() => undefined);
+  for (const started of [analyzers, forwarding, publishing, archiving]) started.catch(() => undefined);
   let received: number;
   try {
     received = await producer;
@@ -340,6 +412,8 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
   const replays = await replayAll(clients, names.stream, deadLetters.filter((l) => l.queue === names.analyzer.dlqName), analyzerDeps, say);
   analyzersDone = true;
   await forwarding;
+  await publishing;
+  if (live !== undefined) say(`publisher: ${live.publisher.stats.invocations} invocations, ${live.server.delivered().toLocaleString("en-US")} events delivered to the page`);
   // Only the forwarder writes the catalog's namespace; the pollers record AWS/* health metrics.
   const sent = store.datums.filter((d) => d.namespace === catalog.namespace);
   say(`forwarder: ${forwarder.stats.invocations} invocations, ${sent.length.toLocaleString("en-US")} datums sent to (captured) CloudWatch`);
@@ -403,7 +477,63 @@ async function run(kinesisEndpoint: string, dynamoEndpoint: Promise<string>, opt
   });
   const problems = [...books.booksProblems, ...books.metricProblems];
   if (problems.length > 0) throw new BooksError(`the books do not balance:\n  - ${problems.slice(0, 20).join("\n  - ")}${problems.length > 20 ? `\n  - ... and ${problems.length - 20} more` : ""}`);
+  if (live !== undefined && liveAt !== undefined && options.live?.serve !== undefined) {
+    await keepServing({ clients, stream: { name: names.stream, arn: stream.arn, shardIds: stream.shardIds }, tableStreamArn, analyzer, forwarder, publisher: live.publisher, store, positions, until: options.live.serve(summary, liveAt) });
+  }
   return summary;
+}
+
+/**
+ * After the books, the pipeline goes on as deployed: every poller from where it stopped, taking
+ * whatever is put on the stream, until `until` settles; then each finishes what it has.
+ */
+async function keepServing(o: {
+  clients: LocalClients;
+  stream: { name: string; arn: string; shardIds: readonly string[] };
+  tableStreamArn: string;
+  analyzer: Parameters<typeof pollKinesisShard>[0]["fn"];
+  forwarder: Parameters<typeof pollTableStream>[0]["fn"];
+  publisher: Parameters<typeof pollTableStream>[0]["fn"];
+  store: MetricStore;
+  positions: { analyzer: Record<string, string>; forwarder: Record<string, string>; publisher: Record<string, string> };
+  until: Promise<void>;
+}): Promise<void> {
+  let stopping = false;
+  const deadLetters: DeadLetter[] = [];
+  const pollers = [
+    ...o.stream.shardIds.map((shardId) =>
+      pollKinesisShard({
+        kinesis: o.clients.kinesis,
+        stream: { name: o.stream.name, arn: o.stream.arn },
+        shardId,
+        fn: o.analyzer,
+        store: o.store,
+        deadLetters,
+        producing: () => !stopping,
+        after: o.positions.analyzer[shardId],
+        onCheckpoint: (seq) => (o.positions.analyzer[shardId] = seq),
+      }),
+    ),
+    ...(["forwarder", "publisher"] as const).map((role) =>
+      pollTableStream({
+        streams: o.clients.streams,
+        streamArn: o.tableStreamArn,
+        fn: o[role],
+        store: o.store,
+        deadLetters,
+        upstreamDone: () => stopping,
+        after: o.positions[role],
+        onCheckpoint: (shardId, seq) => (o.positions[role][shardId] = seq),
+      }),
+    ),
+  ];
+  for (const p of pollers) p.catch(() => undefined);
+  try {
+    await Promise.race([o.until, ...pollers.map((p) => p.then(() => Promise.reject(new Error("a poller stopped while the app was served"))))]);
+  } finally {
+    stopping = true;
+    await Promise.allSettled(pollers);
+  }
 }
 
 /** The stream an interrupted run created. */

@@ -5,6 +5,7 @@
  *   npm start -- --events FILE [--out DIR]     one raw event per line, sent as-is
  *   npm start -- --count 20000 --seed 7        a bigger, different synthetic run
  *   npm start -- --pipeline fundraising        another pipeline of the stack
+ *   npm start -- --serve                       keep the live app and the pipeline going until Ctrl-C
  *
  * The results (the books and where the outputs are) go to stdout; progress, refusals and
  * errors to stderr, so `npm start > results.txt` keeps only the answer.
@@ -15,7 +16,7 @@ import { parseArgs } from "node:util";
 import { CatalogError } from "../catalog/limits";
 import { ConfigError } from "../config/stack";
 import { EmulatorError } from "./emulators";
-import { BooksError, type LocalEmulators, runLocal, startEmulators } from "./pipeline";
+import { BooksError, type LiveAddresses, type LocalEmulators, runLocal, startEmulators } from "./pipeline";
 import { produce } from "./producer";
 import { RunState } from "./progress";
 import { OUTPUTS, type Summary } from "./report";
@@ -45,7 +46,10 @@ const shownName = (output: string) => (output.includes(".") ? output : `${output
 /** Lambda takes at most this many records per invocation from a Kinesis mapping. */
 const MAX_BATCH_SIZE = 10_000;
 
-const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--batch-size N] [--resume] [--verbose]
+/** Where the live app is served unless --port says otherwise (another free port when it is taken). */
+const DEFAULT_PORT = 8420;
+
+const USAGE = `usage: npm start -- [--events FILE] [--out DIR] [--count N] [--seed N] [--stack NAME] [--pipeline NAME] [--batch-size N] [--serve] [--port N] [--resume] [--verbose]
 
   --events FILE   JSON lines, one raw event per line, sent to the stream as-is (bad lines too;
                   a line over Kinesis's 1 MiB record limit is refused before anything is sent).
@@ -58,6 +62,10 @@ ${OUTPUTS.map((o) => `      ${shownName(o).padEnd(24)}${OUTPUT_NOTES[o] ?? ""}`)
   --pipeline NAME which of the stack's pipelines to run (default: its first)
   --batch-size N  records per analyzer invocation at most (default: ${MAX_BATCH_SIZE.toLocaleString("en-US")}, Lambda's maximum,
                   so a big run takes seconds); pass the stack's analyzerBatchSize to run it as deployed
+  --serve         after the books, keep the pipeline running and the live app served until Ctrl-C;
+                  put more events on the stream it names and watch them arrive
+  --port N        the live app's port on 127.0.0.1 (default: ${DEFAULT_PORT}, or any free one when it is
+                  taken; 0 for any free one). The app is served while the run goes, --serve or not
   --resume        finish the run that was interrupted (Ctrl-C, a crash) in --out: the same records,
                   the stream and tables as it left them, each poller from its last checkpoint
   --verbose       show the functions' own JSON logs
@@ -188,7 +196,8 @@ function readEvents(file: string): Candidate[] {
 function recordRefusals(outDir: string, refused: Refused): void {
   const file = path.join(outDir, "summary.json");
   if (refused.total === 0 || !fs.existsSync(file)) return;
-  const entries = Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+  // Recorded once however often it is called (a served run records it before it serves).
+  const entries = Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>).filter(([key]) => key !== "refusedAtDoor");
   entries.splice(entries.findIndex(([key]) => key === "rejected") + 1, 0, ["refusedAtDoor", refused]);
   fs.writeFileSync(file, `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`);
 }
@@ -212,6 +221,8 @@ async function main(): Promise<void> {
         "batch-size": { type: "string", default: String(MAX_BATCH_SIZE) },
         verbose: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
+        serve: { type: "boolean", default: false },
+        port: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -225,6 +236,8 @@ async function main(): Promise<void> {
   }
   const batchSize = Number(args["batch-size"]);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) fail(`--batch-size must be a whole number from 1 to ${n(MAX_BATCH_SIZE)} (Lambda's limit for a Kinesis mapping), not ${args["batch-size"]}`);
+  const port = args.port === undefined ? DEFAULT_PORT : Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port must be a whole number from 0 to 65535 (0 for any free port), not ${args.port}`);
   const stack = args.stack ?? "dev";
   let stackFile: ReturnType<typeof readStack>;
   try {
@@ -296,21 +309,56 @@ async function main(): Promise<void> {
     state = RunState.create(outDir, records, { stack, pipeline: pipeline.name, refused });
   }
 
+  const finishedRun = (summary: Summary) => {
+    recordRefusals(outDir, refused);
+    const rejected = byReason(summary.rejected.byReason);
+    const relative = path.relative(process.cwd(), outDir);
+    const where = relative === "" ? "." : relative.startsWith("..") ? outDir : relative;
+    print(`received ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${rejected ? ` (${rejected})` : ""}: the books balance`);
+    if (refused.total > 0) print(`refused at the door ${refused.total} (${byReason(refused.byReason)}): never sent, so not among the received`);
+    const finishedAt = Date.now();
+    const flowing = firstPutAt === undefined ? "" : `${n(summary.received)} records in ${((finishedAt - firstPutAt) / 1000).toFixed(1)} s from the first put to the books (${n(Math.round(summary.received / Math.max(0.001, (finishedAt - firstPutAt) / 1000)))} records/s), `;
+    print(`metrics sent to CloudWatch add up to the counters; ${flowing}${((finishedAt - launchedAt) / 1000).toFixed(1)} s from launch`);
+    print(`outputs in ${where}${path.sep}: open ${path.join(where, "dashboard.html")} for the dashboard; the books are in summary.json, the alarms in alarms.json`);
+  };
+  // With --serve, the results are printed when the books balance, then the run goes on until Ctrl-C.
+  const serve = args.serve
+    ? (summary: Summary, at: LiveAddresses) => {
+        finishedRun(summary);
+        print(`live app: ${at.url} stays up with the pipeline running; Ctrl-C stops both`);
+        print(`  put more events: Kinesis at ${at.kinesisEndpoint}, stream ${at.streamName} (region ${LOCAL_AWS.region}, any credentials)`);
+        print(`  the counters: DynamoDB Local at ${at.dynamoEndpoint}, table ${at.tableName}`);
+        return new Promise<void>((resolve) => {
+          const stop = () => {
+            say("stopping: the pollers finish what they have, then the emulators stop");
+            resolve();
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+      }
+    : undefined;
   let summary: Summary;
   try {
-    summary = await runLocal({ records, outDir, stack, pipeline, region, say, verbose: args.verbose, state, resume: args.resume, analyzerBatchSize: batchSize, onMilestone, emulators });
+    summary = await runLocal({
+      records,
+      outDir,
+      stack,
+      pipeline,
+      region,
+      say,
+      verbose: args.verbose,
+      state,
+      resume: args.resume,
+      analyzerBatchSize: batchSize,
+      onMilestone,
+      emulators,
+      live: { port, anyPortIfTaken: args.port === undefined, serve },
+    });
   } finally {
     recordRefusals(outDir, refused);
   }
-  const rejected = byReason(summary.rejected.byReason);
-  const relative = path.relative(process.cwd(), outDir);
-  const where = relative === "" ? "." : relative.startsWith("..") ? outDir : relative;
-  print(`received ${summary.received}, counted ${summary.counted}, rejected ${summary.rejected.total}${rejected ? ` (${rejected})` : ""}: the books balance`);
-  if (refused.total > 0) print(`refused at the door ${refused.total} (${byReason(refused.byReason)}): never sent, so not among the received`);
-  const finishedAt = Date.now();
-  const flowing = firstPutAt === undefined ? "" : `${n(summary.received)} records in ${((finishedAt - firstPutAt) / 1000).toFixed(1)} s from the first put to the books (${n(Math.round(summary.received / Math.max(0.001, (finishedAt - firstPutAt) / 1000)))} records/s), `;
-  print(`metrics sent to CloudWatch add up to the counters; ${flowing}${((finishedAt - launchedAt) / 1000).toFixed(1)} s from launch`);
-  print(`outputs in ${where}${path.sep}: open ${path.join(where, "dashboard.html")} for the dashboard; the books are in summary.json, the alarms in alarms.json`);
+  if (serve === undefined) finishedRun(summary);
 }
 
 main().then(

@@ -63,6 +63,7 @@ export function webAppFiles(model: LiveModel): SiteFile[] {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${styles}">
 <script type="application/json" id="model">${data}</script>
 <script src="${script}" defer></script>
