@@ -54,7 +54,7 @@ export class SeriesChart {
   private readonly chart: Chart<"line", { x: number; y: number }[]>;
   private spec: ChartSpec;
 
-  constructor(canvas: HTMLCanvasElement, spec: ChartSpec) {
+  constructor(private readonly canvas: HTMLCanvasElement, spec: ChartSpec) {
     this.spec = spec;
     this.chart = new Chart(canvas, {
       type: "line",
@@ -139,6 +139,9 @@ export class SeriesChart {
     x.min = spec.fromMs;
     x.max = spec.lastMs;
     this.chart.update("none");
+    // Where the plot landed, on the element, so a layout check can read it without reaching into the chart.
+    const g = this.geometry();
+    this.canvas.dataset.plot = JSON.stringify(g);
   }
 
   /** Where the plot and its axes sit, for the layout checks. */
