@@ -7,13 +7,13 @@ import { analyzerRules } from "../catalog";
 import { addDecimals } from "../catalog/decimal";
 import { bucketKey, counterKey } from "../catalog/item";
 import { type LivePart, SNAPSHOT_RANGES, type Snapshot, snapshotWindow } from "../catalog/live";
-import { keptValuesKey, STATE, STATE_TABLE } from "../catalog/state";
+import { keptValuesKey, SNAPSHOT_STATE_KEYS, STATE, STATE_TABLE } from "../catalog/state";
 import { liveModel } from "../dashboards/live";
 import { createAnalyzerHandler } from "../functions/analyzer/process";
 import { registryGate } from "../functions/analyzer/registry";
 import { memoryLogger } from "../functions/shared/log";
 import { queryCounters } from "../functions/shared/queryCounters";
-import { alarmBatches, alarmState, modelAlarmNames, parseRange, snapshotKeys } from "../functions/snapshot/keys";
+import { alarmBatches, alarmState, cappedDimensions, modelAlarmNames, parseRange, snapshotKeys } from "../functions/snapshot/keys";
 import { createSnapshotHandler } from "../functions/snapshot/process";
 import { snapshotEnv } from "../functions/snapshot/settings";
 import { createCounterTable, createStateTable } from "../local/aws";
@@ -72,6 +72,13 @@ describe("snapshot: what it reads, as pure logic", () => {
     assert.equal(keys.length, 3 + 24 + 2 + 2 + model.health.reasons.length);
     // Without the state table's answer, a capped dimension's kept values are not read.
     assert.ok(!snapshotKeys(model).includes(counterKey("orders", ["country", "channel"], ["FR", "channel-2"])));
+  });
+
+  it("reads only state items its role's leading-keys condition allows", () => {
+    const allowed = (key: string) => SNAPSHOT_STATE_KEYS.some((pattern) => new RegExp(`^${pattern.replace(/[.#]/g, "\\$&").replace("*", ".*")}$`).test(key));
+    assert.ok(cappedDimensions(model).length === 2);
+    for (const { metric, field } of cappedDimensions(model)) assert.ok(allowed(keptValuesKey(metric, field)));
+    assert.ok(!allowed("forwarded#x") && !allowed("deadletter#s#1"));
   });
 
   it("takes a range from the allowed ones, the default without one, and names the allowed values otherwise", () => {

@@ -23,7 +23,9 @@ export function cappedDimensions(model: LiveModel): CappedDimension[] {
  * Every counter key the page may show: each metric's total; for a metric with dimensions, every
  * combination of its dimensions' values in key order (the listed values, the missing and overflow
  * values, and for a capped dimension the values kept so far); and the pipeline's own counted and
- * rejected totals and rejections per reason. A key no event reached costs one empty Query page.
+ * rejected totals and rejections per reason. A key no event reached costs one empty Query page
+ * (half a read unit); the combinations multiply, so a metric with several capped dimensions near
+ * their caps costs a Query per combination.
  */
 export function snapshotKeys(model: LiveModel, kept: ReadonlyMap<string, readonly string[]> = new Map()): string[] {
   const keys: string[] = [];

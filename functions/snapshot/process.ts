@@ -66,6 +66,7 @@ export function createSnapshotHandler(deps: SnapshotDeps): APIGatewayProxyHandle
   const capped = cappedDimensions(model);
   const alarmNames = modelAlarmNames(model);
 
+  /** Eventually consistent too: a value kept a moment ago is in the next snapshot, and its parts come by push meanwhile. */
   async function keptValues(): Promise<{ kept: Map<string, string[]>; readCapacityUnits: number }> {
     let readCapacityUnits = 0;
     const kept = new Map<string, string[]>();
