@@ -11,8 +11,11 @@ import type { Catalog } from "../catalog/schema";
 import { bundleFunction, type FunctionKind } from "../components/bundle";
 import { ANALYZER_ENV } from "../functions/analyzer/settings";
 import { ARCHIVER_ENV } from "../functions/archiver/settings";
+import { LIVE_CHANNEL } from "../catalog/live";
 import { FORWARDER_ENV } from "../functions/forwarder/settings";
+import { PUBLISHER_ENV } from "../functions/publisher/settings";
 import { RECONCILER_ENV } from "../functions/reconciler/settings";
+import { SNAPSHOT_ENV } from "../functions/snapshot/settings";
 import { LOCAL_AWS } from "../local/clients";
 
 export interface ColdStart {
@@ -60,6 +63,15 @@ function environment(kind: FunctionKind, endpoint: string): Record<string, strin
     forwarder: { [FORWARDER_ENV.stateTable]: "bench-state" },
     reconciler: { [RECONCILER_ENV.tableName]: "bench-counters", [RECONCILER_ENV.granularity]: "minute", [RECONCILER_ENV.lookbackHours]: "3", [RECONCILER_ENV.settleMinutes]: "10" },
     archiver: { [ARCHIVER_ENV.granularity]: "minute", [ARCHIVER_ENV.stateTable]: "bench-state" },
+    // A host with a scheme is taken as it is: the publishes go to the loopback server's POST /event.
+    publisher: { [PUBLISHER_ENV.httpHost]: endpoint, [PUBLISHER_ENV.channel]: LIVE_CHANNEL },
+    snapshot: {
+      [SNAPSHOT_ENV.tableName]: "bench-counters",
+      [SNAPSHOT_ENV.stateTable]: "bench-state",
+      [SNAPSHOT_ENV.granularity]: "minute",
+      [SNAPSHOT_ENV.stack]: "bench",
+      [SNAPSHOT_ENV.pipeline]: "main",
+    },
   };
   return { ...common, ...own[kind] };
 }

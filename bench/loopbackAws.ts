@@ -1,5 +1,5 @@
 /**
- * A loopback server that answers the functions' DynamoDB, CloudWatch and S3 calls the way the
+ * A loopback server that answers the functions' DynamoDB, CloudWatch, S3 and AppSync Events calls the way the
  * services answer them on the wire, so the SDK's whole cost per request (serialization, signing,
  * middleware, HTTP, parsing) is in the client's figures. It runs in a child process: its own CPU
  * never counts in the benchmark's `process.cpuUsage`.
@@ -42,6 +42,8 @@ function answer(target: string, body: Record<string, unknown>, items: Map<string
       return { MetricDataResults: [], Messages: [] };
     case "GraniteServiceVersion20100801.ListMetrics":
       return { Metrics: [] };
+    case "GraniteServiceVersion20100801.DescribeAlarms":
+      return { MetricAlarms: [], CompositeAlarms: [] };
     default:
       throw new Error(`the loopback server doesn't answer ${target}`);
   }
@@ -55,13 +57,18 @@ function serve(): void {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const target = String(req.headers["x-amz-target"] ?? (req.method === "PUT" ? "S3.PutObject" : "unknown"));
+      const target = String(req.headers["x-amz-target"] ?? (req.method === "PUT" ? "S3.PutObject" : req.method === "POST" && req.url === "/event" ? "AppSyncEvents.Publish" : "unknown"));
       counts[target] = (counts[target] ?? 0) + 1;
       let status = 200;
       let text = "";
       const headers: Record<string, string> = { "x-amzn-requestid": "loopback", "x-amz-request-id": "loopback" };
       if (target === "S3.PutObject") {
         headers.etag = '"loopback"';
+      } else if (target === "AppSyncEvents.Publish") {
+        // AppSync Events' HTTP publish: every event accepted, listed by its index.
+        headers["content-type"] = "application/json";
+        const { events = [] } = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { events?: string[] };
+        text = JSON.stringify({ successful: events.map((_, index) => ({ identifier: `loopback-${index}`, index })), failed: [] });
       } else {
         headers["content-type"] = JSON_1_0;
         try {

@@ -22,8 +22,9 @@ import { gzipSync } from "node:zlib";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { DynamoDBRecord } from "aws-lambda";
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, DynamoDBRecord } from "aws-lambda";
 import { forwarderRules, loadCatalog } from "../catalog";
+import { SNAPSHOT_PATH } from "../catalog/live";
 import { bundleFunction, FUNCTIONS, type FunctionKind } from "../components/bundle";
 import { type BatchRecord, planBatch } from "../functions/analyzer/aggregate";
 import type { CounterMode } from "../functions/analyzer/counters";
@@ -271,6 +272,34 @@ function costPerMillion(measured: Record<string, RequestFigures>, streams: Recor
   figures.writesPerEventByBatch = Object.fromEntries(CASES.map((c) => [c.id, Object.fromEntries(sizes.map((n) => [n, writesPerEvent(c, n)]))]));
 }
 
+/** `GET /api/snapshot?range=1h` as an HTTP API (payload 2.0) hands it over behind its JWT authorizer. */
+function snapshotRequest(): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const now = new Date();
+  const http = { method: "GET", path: SNAPSHOT_PATH, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" };
+  return {
+    version: "2.0",
+    routeKey: `GET ${SNAPSHOT_PATH}`,
+    rawPath: SNAPSHOT_PATH,
+    rawQueryString: "range=1h",
+    headers: {},
+    queryStringParameters: { range: "1h" },
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "bench",
+      authorizer: { principalId: "", integrationLatency: 0, jwt: { claims: { sub: "bench" }, scopes: [] } },
+      domainName: "bench.local",
+      domainPrefix: "bench",
+      http,
+      requestId: "bench",
+      routeKey: `GET ${SNAPSHOT_PATH}`,
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
 async function coldStartFigures(loopback: LoopbackAws, streams: Record<string, DynamoDBRecord[]>): Promise<void> {
   const runs = 10;
   say(`\n5. Cold start per bundle: require + first call in a fresh process, median (min–max) of ${runs}, against the loopback server:`);
@@ -281,6 +310,8 @@ async function coldStartFigures(loopback: LoopbackAws, streams: Record<string, D
     forwarder: dynamoDBStreamEvent(streams.fewKeys.slice(0, 20)),
     reconciler: { id: "bench", "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString(), region: LOCAL_AWS.region, resources: [], detail: {} },
     archiver: firehoseEvent(batch, { deliveryStream: "bench", invocationId: "bench" }),
+    publisher: dynamoDBStreamEvent(streams.fewKeys.slice(0, 20)),
+    snapshot: snapshotRequest(),
   };
   const results = await coldStarts({ catalog: shipped, endpoint: loopback.endpoint, events, runs });
   const rows = Object.entries(results).map(([kind, r]) => [kind, fmt.spread(spread(r.map((x) => x.requireMs)), 0), fmt.spread(spread(r.map((x) => x.firstCallMs)), 0), fmt.spread(spread(r.map((x) => x.requireMs + x.firstCallMs)), 0), fmt.spread(spread(r.map((x) => x.cpuMs)), 0)]);

@@ -97,6 +97,9 @@ export const partRange = (fromMs: number, lastMs: number): { from: string; to: s
 export const MARK_WIDTH = 129;
 export const toMark = (sequenceNumber: string): string => sequenceNumber.padStart(MARK_WIDTH, "0");
 
+/** A mark as people (and the live app) read it: the sequence number without its padding, "0" for all zeros. */
+export const fromMark = (mark: string): string => mark.replace(/^0+(?=\d)/, "");
+
 /** An attribute value as both the SDK and Lambda's stream events shape it. */
 export interface AttributeLike {
   readonly S?: string;
@@ -150,4 +153,24 @@ export function sumParts(parts: readonly Counter[]): Counter[] {
     });
   }
   return [...counters.values()];
+}
+
+/** One shard's part of a counter as the table keeps it: the counter's values, its key, shard and mark. */
+export interface CounterPart extends Counter {
+  /** The counter's partition key (`counterKey`). */
+  readonly key: string;
+  /** The Kinesis shard the part counts for: the sort key after `<bucket>#`. */
+  readonly shard: string;
+  /** The shard's mark as stored (zero-padded, see `toMark`); absent in `add` mode. */
+  readonly mark?: string;
+}
+
+/** Reads a counter part (an item, or a stream image, with its keys); undefined when it isn't one. */
+export function decodePart(item: ItemImage | undefined): CounterPart | undefined {
+  const counter = decodeCounter(item);
+  const key = item?.[COUNTER_TABLE.partitionKey]?.S;
+  const sk = item?.[COUNTER_TABLE.sortKey]?.S;
+  if (counter === undefined || key === undefined || sk === undefined || !sk.startsWith(`${counter.bucket}#`)) return undefined;
+  const mark = item![ITEM.mark]?.S;
+  return { ...counter, key, shard: sk.slice(counter.bucket.length + 1), ...(mark === undefined ? {} : { mark }) };
 }

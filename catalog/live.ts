@@ -9,6 +9,7 @@
  * converges to the table whatever arrives twice, late or out of order (a push published before
  * the snapshot was read but delivered after it changes nothing).
  */
+import { type CounterPart, fromMark } from "./item";
 import type { Unit } from "./schema";
 
 /** One counter part: a counter (metric, dimension values, bucket) as one Kinesis shard counted into it. */
@@ -26,6 +27,20 @@ export interface LivePart {
   readonly sum?: string;
   /** The last Kinesis sequence number applied, without the table's zero padding; absent in `add` mode. */
   readonly mark?: string;
+}
+
+/** A counter part as the live app carries it: the exact sum's text, the mark without its padding. */
+export function livePart(p: CounterPart): LivePart {
+  return {
+    key: p.key,
+    metric: p.metric,
+    dims: p.dimensions,
+    bucket: p.bucket,
+    shard: p.shard,
+    count: p.count,
+    ...(p.sumText === undefined ? {} : { sum: p.sumText }),
+    ...(p.mark === undefined ? {} : { mark: fromMark(p.mark) }),
+  };
 }
 
 /** Orders two marks (decimal strings without leading zeros): negative when `a` is older. */

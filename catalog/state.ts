@@ -35,3 +35,5 @@ export const DEAD_LETTER_PREFIX = "deadletter#";
 /** The state items each function may touch, as IAM's `dynamodb:LeadingKeys` patterns. */
 export const ANALYZER_STATE_KEYS = ["values#*", "unapplied#*", "deadletter#*"];
 export const FORWARDER_STATE_KEYS = ["forwarded#*"];
+/** The snapshot function reads capped dimensions' kept values, nothing else. */
+export const SNAPSHOT_STATE_KEYS = ["values#*"];

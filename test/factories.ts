@@ -91,3 +91,46 @@ export function counterChange(options: {
 
 /** A Lambda context with the given request id. */
 export const lambdaContext = (awsRequestId: string): Context => localLambdaContext({ functionName: "test-function", awsRequestId });
+
+/** A counter-table stream record of one shard's part of a counter, keyed and marked as the analyzer writes it. */
+export function partChange(options: {
+  key: string;
+  metric: string;
+  bucket: string;
+  shard: string;
+  count: number;
+  dims?: Record<string, string>;
+  sum?: string;
+  /** The shard's last sequence number applied, unpadded; none in `add` mode. */
+  mark?: string;
+  eventName?: "INSERT" | "MODIFY" | "REMOVE";
+}): DynamoDBRecord {
+  streamSeq += 100;
+  const keys = { pk: { S: options.key }, sk: { S: `${options.bucket}#${options.shard}` } };
+  const image = {
+    ...keys,
+    metric: { S: options.metric },
+    bucket: { S: options.bucket },
+    dims: { M: Object.fromEntries(Object.entries(options.dims ?? {}).map(([k, v]) => [k, { S: v }])) },
+    count: { N: String(options.count) },
+    ...(options.sum === undefined ? {} : { sum: { N: options.sum } }),
+    ...(options.mark === undefined ? {} : { wm: { S: options.mark.padStart(129, "0") } }),
+  };
+  const eventName = options.eventName ?? "MODIFY";
+  return {
+    eventID: `e${streamSeq}`,
+    eventName,
+    eventVersion: "1.1",
+    eventSource: "aws:dynamodb",
+    awsRegion: "us-east-1",
+    dynamodb: {
+      ApproximateCreationDateTime: T0 / 1000,
+      Keys: keys,
+      NewImage: eventName === "REMOVE" ? undefined : image,
+      OldImage: eventName === "INSERT" ? undefined : image,
+      SequenceNumber: String(streamSeq).padStart(21, "0"),
+      SizeBytes: 100,
+      StreamViewType: "NEW_AND_OLD_IMAGES",
+    },
+  };
+}

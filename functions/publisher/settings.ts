@@ -5,3 +5,9 @@ export const PUBLISHER_ENV = {
   /** The channel to publish to, `/<namespace>/<path>`. */
   channel: "EVENTS_CHANNEL",
 } as const;
+
+/**
+ * Where publishes go: `https://<host>` for the host the component sets; a value with a scheme
+ * (`http://127.0.0.1:<port>`) is taken as it is, so a bundle can publish to a loopback server.
+ */
+export const publisherEndpoint = (httpHost: string): string => (/^https?:\/\//.test(httpHost) ? httpHost : `https://${httpHost}`);
