@@ -25,7 +25,7 @@ const provider = new aws.Provider("aws", {
 
 /** Each pipeline's live app page: a bare page until the app's build is wired in here. */
 const webAppFiles = (model: LiveModel): LiveAppFile[] => [
-  { path: "index.html", contentType: "text/html; charset=utf-8", cacheControl: "no-cache", content: `<!doctype html>\n<title>${model.pipeline} live counters</title>\n` },
+  { path: "index.html", contentType: "text/html; charset=utf-8", cacheControl: "no-cache", content: `<!doctype html>\n<html><head><title>${model.pipeline} live counters</title></head><body></body></html>\n` },
 ];
 
 /** Per pipeline, by name: what producers write to and what operators open. */

@@ -4,7 +4,7 @@ import { LIVE_CHANNEL, LIVE_NAMESPACE, type LiveConfig, type LiveModel, SNAPSHOT
 import type { Granularity } from "../catalog/schema";
 import { PUBLISHER_ENV } from "../functions/publisher/settings";
 import { SNAPSHOT_ENV } from "../functions/snapshot/settings";
-import { securityHeaders } from "../web/headers";
+import { contentSecurityPolicy, securityHeaders } from "../web/headers";
 import { declareBucketPolicy, declarePrivateBucket } from "./privateBucket";
 import { declareFunction, type PolicyStatement, StreamFunction } from "./streamFunction";
 
@@ -165,7 +165,9 @@ export class LiveApp extends pulumi.ComponentResource {
       problems.push(`the hosted UI's domain prefix "${staticPrefix}" must be lowercase letters, digits and hyphens, neither starting nor ending with a hyphen, at most 63 characters (with the account id when it is the default); pass a domainPrefix that is`);
     }
     const paths = args.files.map((f) => f.path);
-    if (!paths.includes("index.html")) problems.push(`files lack index.html (the distribution's root object); pass the built page`);
+    const index = args.files.find((f) => f.path === "index.html");
+    if (index === undefined) problems.push(`files lack index.html (the distribution's root object); pass the built page`);
+    else if (!/<head>/i.test(index.content)) problems.push("files: index.html has no <head>, where the component pins the push channel's origins; pass a complete page");
     if (paths.includes("config.json")) problems.push(`files include config.json, which the component writes from the deployed endpoints; leave it out`);
     for (const f of args.files) {
       if (f.path === "" || f.path.startsWith("/") || f.path.split("/").some((s) => s === ".." || s === "." || s === "")) problems.push(`files: "${f.path}" must be a relative path without empty, "." or ".." segments`);
@@ -271,10 +273,9 @@ export class LiveApp extends pulumi.ComponentResource {
     );
 
     // The page may connect to its own origin, the hosted UI (for the token exchange) and AppSync.
-    // AppSync's origins are named by region, not by API: the API authorizes with this pool, the
-    // pool's invite names the distribution's URL, and the distribution carries these headers, so
-    // naming the API here would close a cycle. script-src stays 'self' with no inline code, so a
-    // page can't be made to run someone else's script to reach another API in the first place.
+    // AppSync's origins are named by region here, not by API: the API authorizes with this pool,
+    // the pool's invite names the distribution's URL, and the distribution carries these headers,
+    // so naming the API would close a cycle. index.html pins the API's exact origins (below).
     const appsyncOrigins = [`https://*.appsync-api.${args.region}.amazonaws.com`, `wss://*.appsync-realtime-api.${args.region}.amazonaws.com`];
     const headers = signInDomain.apply((signIn) => securityHeaders({ connect: appsyncOrigins, signIn }));
     const fixed = securityHeaders({ connect: appsyncOrigins });
@@ -523,8 +524,17 @@ export class LiveApp extends pulumi.ComponentResource {
     );
 
     // --- The page's files, and its runtime config from the deployed endpoints.
+    // The header's CSP names AppSync by region (see above); the page pins this API's two origins
+    // with a second policy in a <meta> element, which needs nothing the distribution depends on.
+    // A browser enforces both, so the page may connect to exactly its own origin, the hosted UI
+    // and this API.
+    const pinnedConnect = pulumi.all([httpHost, realtimeHost, signInDomain]).apply(([http, realtime, signIn]) => {
+      const csp = contentSecurityPolicy({ connect: [`https://${http}`, `wss://${realtime}`], signIn });
+      return csp.split("; ").find((d) => d.startsWith("connect-src "))!;
+    });
     for (const f of args.files) {
-      new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content: f.content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this });
+      const content = f.path !== "index.html" ? f.content : pinnedConnect.apply((directive) => f.content.replace(/<head>/i, (head) => `${head}\n<meta http-equiv="Content-Security-Policy" content="${directive}">`));
+      new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this });
     }
     const config = pulumi
       .all([realtimeHost, httpHost, pool.id, client.id, signInDomain])

@@ -289,6 +289,11 @@ describe("LiveApp under mocks", () => {
     for (const o of objects) assert.equal(o.inputs.bucket, own(T.bucket, "site-bucket").id);
     const index = objects.find((o) => o.inputs.key === "index.html")!.inputs;
     assert.deepEqual([index.contentType, index.cacheControl], ["text/html; charset=utf-8", "no-cache"]);
+    // The page pins this API's exact origins in a second policy, first thing in its head.
+    const signIn = `https://dev-web-live-${ACCOUNT}.auth.${REGION}.amazoncognito.com`;
+    const pinned = `connect-src 'self' https://web-live-events-id.appsync-api.${REGION}.amazonaws.com wss://web-live-events-id.appsync-realtime-api.${REGION}.amazonaws.com ${signIn}`;
+    assert.equal(index.content, web.files[0].content.replace("<head>", `<head>\n<meta http-equiv="Content-Security-Policy" content="${pinned}">`));
+    assert.equal(objects.find((o) => o.inputs.key === "app.js")!.inputs.content, web.files[1].content);
     const parsed = JSON.parse(config) as LiveConfig;
     assert.deepEqual(parsed, {
       snapshotUrl: "api/snapshot",
@@ -352,6 +357,7 @@ describe("LiveApp refuses bad arguments up front", () => {
     refuses({ files: [...page, { ...page[0], path: "config.json" }] }, /files include config.json, which the component writes/);
     refuses({ files: [...page, page[1]] }, /files list a path twice/);
     refuses({ files: [...page, { ...page[1], path: "../up.js" }] }, /"..\/up.js" must be a relative path/);
+    refuses({ files: [{ ...page[0], content: "<p>hi</p>" }] }, /index.html has no <head>, where the component pins the push channel's origins/);
   });
 
   it("a viewer that isn't an email address, or one listed twice", () => {
