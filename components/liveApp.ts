@@ -63,7 +63,7 @@ export interface LiveAppArgs {
   readonly publisher?: PublisherSettings;
   /** @default 256 */
   readonly snapshotMemoryMb?: number;
-  /** @default 10 */
+  /** At most 30: an HTTP API waits no longer for its integration. @default 10 */
   readonly snapshotTimeoutSeconds?: number;
   /** Snapshot requests per second the HTTP API lets through, and the burst above it. @default { rateLimit: 10, burstLimit: 20 } */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
@@ -144,6 +144,7 @@ export class LiveApp extends pulumi.ComponentResource {
     const protectData = args.protectData ?? false;
     const logRetentionDays = args.logRetentionDays ?? 14;
     const throttle = args.throttle ?? { rateLimit: 10, burstLimit: 20 };
+    const snapshotTimeoutSeconds = args.snapshotTimeoutSeconds ?? 10;
     const p = args.publisher ?? {};
     const publisher = {
       batchSize: p.batchSize ?? 100,
@@ -186,6 +187,7 @@ export class LiveApp extends pulumi.ComponentResource {
     wholeIn("publisher.maximumRetryAttempts", publisher.maximumRetryAttempts, 0, 10);
     // A push older than an hour is long superseded by a snapshot the page has refetched.
     wholeIn("publisher.maximumRecordAgeSeconds", publisher.maximumRecordAgeSeconds, 60, 3600);
+    wholeIn("snapshotTimeoutSeconds", snapshotTimeoutSeconds, 1, 30);
     wholeIn("throttle.rateLimit", throttle.rateLimit, 1, 10_000);
     wholeIn("throttle.burstLimit", throttle.burstLimit, 1, 5_000);
     if (problems.length > 0) throw new Error(`LiveApp ${name}: ${problems.join("; ")}`);
@@ -209,7 +211,7 @@ export class LiveApp extends pulumi.ComponentResource {
       {
         code: args.snapshotCode,
         memoryMb: args.snapshotMemoryMb ?? 256,
-        timeoutSeconds: args.snapshotTimeoutSeconds ?? 10,
+        timeoutSeconds: snapshotTimeoutSeconds,
         logRetentionDays,
         environment: {
           [SNAPSHOT_ENV.tableName]: args.tableName,
@@ -237,7 +239,8 @@ export class LiveApp extends pulumi.ComponentResource {
             Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["values#*"] } },
           },
           // DescribeAlarms takes alarm ARNs (the `alarm` resource type in the Service Authorization
-          // Reference); only describing composite alarms needs "*", and the page shows none.
+          // Reference); only describing composite alarms needs "*", and the page shows none:
+          // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
           ...(alarmArns.length === 0 ? [] : [{ Sid: "ReadAlarmStates", Effect: "Allow" as const, Action: ["cloudwatch:DescribeAlarms"], Resource: alarmArns }]),
         ],
       },
@@ -247,7 +250,7 @@ export class LiveApp extends pulumi.ComponentResource {
     const api = new aws.apigatewayv2.Api(`${name}-api`, { name: baseName, protocolType: "HTTP", description: `The ${args.pipeline} live app's snapshot, behind its CloudFront distribution` }, { parent: this });
     const integration = new aws.apigatewayv2.Integration(
       `${name}-snapshot-integration`,
-      { apiId: api.id, integrationType: "AWS_PROXY", integrationMethod: "POST", integrationUri: snapshot.fn.arn, payloadFormatVersion: "2.0", timeoutMilliseconds: 10_000 },
+      { apiId: api.id, integrationType: "AWS_PROXY", integrationMethod: "POST", integrationUri: snapshot.fn.arn, payloadFormatVersion: "2.0", timeoutMilliseconds: snapshotTimeoutSeconds * 1000 },
       { parent: this },
     );
 

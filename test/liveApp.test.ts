@@ -207,6 +207,7 @@ describe("LiveApp under mocks", () => {
     assert.deepEqual([authorizer.inputs.authorizerType, authorizer.inputs.identitySources], ["JWT", ["$request.header.Authorization"]]);
     const integration = own(T.integration).inputs;
     assert.deepEqual([integration.integrationType, integration.payloadFormatVersion, integration.integrationUri], ["AWS_PROXY", "2.0", `arn:aws:lambda:${REGION}:${ACCOUNT}:function:web-live-snapshot-function-id`]);
+    assert.equal(integration.timeoutMilliseconds, own(T.fn, "snapshot-function").inputs.timeout * 1000);
     const stage = own(T.stage).inputs;
     assert.deepEqual([stage.name, stage.autoDeploy, stage.defaultRouteSettings], ["$default", true, { throttlingRateLimit: 10, throttlingBurstLimit: 20 }]);
     assert.equal(stage.accessLogSettings, undefined);
@@ -377,6 +378,7 @@ describe("LiveApp refuses bad arguments up front", () => {
     refuses({ publisher: { maximumRecordAgeSeconds: 30 } }, /publisher.maximumRecordAgeSeconds is 30, must be a whole number from 60 to 3600/);
     refuses({ publisher: { maximumRetryAttempts: -1 } }, /publisher.maximumRetryAttempts is -1/);
     refuses({ throttle: { rateLimit: 0, burstLimit: 5 } }, /throttle.rateLimit is 0/);
+    refuses({ snapshotTimeoutSeconds: 45 }, /snapshotTimeoutSeconds is 45, must be a whole number from 1 to 30/);
   });
 
   it("StreamFunction refuses filter criteria Lambda would refuse", () => {
