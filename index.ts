@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describeSeries, loadCatalog, seriesEstimate } from "./catalog";
-import { declarePipelines } from "./components";
+import type { LiveModel } from "./catalog/live";
+import { declarePipelines, type LiveAppFile } from "./components";
 import { parseConfig, PROJECT } from "./config";
 
 // Validate every key and load every pipeline's catalog before declaring a single resource:
@@ -22,5 +23,10 @@ const provider = new aws.Provider("aws", {
   defaultTags: { tags: { project: PROJECT, stack, "managed-by": "pulumi" } },
 });
 
+/** Each pipeline's live app page: a bare page until the app's build is wired in here. */
+const webAppFiles = (model: LiveModel): LiveAppFile[] => [
+  { path: "index.html", contentType: "text/html; charset=utf-8", cacheControl: "no-cache", content: `<!doctype html>\n<html><head><title>${model.pipeline} live counters</title></head><body></body></html>\n` },
+];
+
 /** Per pipeline, by name: what producers write to and what operators open. */
-export const pipelines = declarePipelines(configured, { stack, region }, { providers: [provider] });
+export const pipelines = declarePipelines(configured, { stack, region, webAppFiles }, { providers: [provider] });

@@ -1,12 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoProblems, catalogProblems } from "../catalog/limits";
 import type { Catalog } from "../catalog/schema";
+import type { LiveModel } from "../catalog/live";
 import type { PipelineConfig, PipelineSettings } from "../config/stack";
+import { liveModel } from "../dashboards/live";
 import { AnalyzerFunction } from "./analyzerFunction";
 import { Alerting } from "./alerting";
 import { CounterTable } from "./counterTable";
 import { EventArchive } from "./eventArchive";
 import { EventStream } from "./eventStream";
+import { functionArchive } from "./bundle";
+import { LiveApp, type LiveAppFile } from "./liveApp";
 import { MetricForwarder } from "./metricForwarder";
 import { Monitoring } from "./monitoring";
 import { QuarantineStore } from "./quarantineStore";
@@ -21,11 +25,17 @@ export interface PipelineArgs {
   readonly stack: string;
   /** The region dashboards' widgets read from. */
   readonly region: string;
+  /** The live app's page for a model: its files, `index.html` among them (`config.json` is written by the app). */
+  readonly webAppFiles: WebAppFiles;
 }
 
+/** Builds the live app's page files from a pipeline's page model. */
+export type WebAppFiles = (model: LiveModel) => readonly LiveAppFile[];
+
 /**
- * One pipeline: stream → analyzer → counter table → forwarder → metrics, alarms, dashboards.
- * Its name (the catalog's) starts every child's name, so several pipelines share a stack.
+ * One pipeline: stream → analyzer → counter table → forwarder → metrics, alarms, dashboards, and
+ * the table's stream → publisher → the live app. Its name (the catalog's) starts every child's
+ * name, so several pipelines share a stack, each with an app of its own.
  */
 export class Pipeline extends pulumi.ComponentResource {
   public readonly streamName: pulumi.Output<string>;
@@ -45,6 +55,7 @@ export class Pipeline extends pulumi.ComponentResource {
   public readonly glueDatabase: pulumi.Output<string>;
   public readonly athenaWorkgroup: pulumi.Output<string>;
   public readonly namedQueries: pulumi.Output<string[]>;
+  public readonly liveApp: LiveApp;
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("analytics:pipeline:Pipeline", name, {}, opts);
@@ -76,6 +87,8 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // The page's model: the same catalog, alarm names and thresholds the monitoring deploys.
+    const model = liveModel({ catalog, stack: args.stack, pipeline: name, granularity: s.granularity, thresholds: s.alarmThresholds });
     const forwarder = new MetricForwarder(
       `${name}-forwarder`,
       {
@@ -122,6 +135,29 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const live = new LiveApp(
+      `${name}-live`,
+      {
+        stack: args.stack,
+        pipeline: name,
+        region: args.region,
+        granularity: s.granularity,
+        thresholds: s.alarmThresholds,
+        model,
+        files: args.webAppFiles(model),
+        tableArn: table.arn,
+        tableName: table.name,
+        tableStreamArn: table.streamArn,
+        stateTableArn: state.arn,
+        stateTableName: state.name,
+        publisherCode: functionArchive("publisher", catalog),
+        snapshotCode: functionArchive("snapshot", catalog),
+        viewers: s.dashboardViewers,
+        protectData: s.protectData,
+        logRetentionDays: s.logRetentionDays,
+      },
+      { parent: this },
+    );
     const alerting = new Alerting(`${name}-alerts`, { emails: s.alarmEmails }, { parent: this });
     const monitoring = new Monitoring(
       `${name}-monitoring`,
@@ -137,6 +173,7 @@ export class Pipeline extends pulumi.ComponentResource {
           functions: [
             { role: "analyzer", functionName: analyzer.functionName, dlqName: analyzer.dlqName },
             { role: "forwarder", functionName: forwarder.functionName, dlqName: forwarder.dlqName },
+            { role: "publisher", functionName: live.publisherFunctionName, dlqName: live.publisherDlqName },
           ],
           reconciler: { functionName: reconciler.functionName },
           archive: { deliveryStreamName: archive.deliveryStreamName, archiverFunctionName: archive.archiverFunctionName, bufferSeconds: s.archive.bufferSeconds },
@@ -167,6 +204,7 @@ export class Pipeline extends pulumi.ComponentResource {
     this.glueDatabase = archive.databaseName;
     this.athenaWorkgroup = archive.workgroupName;
     this.namedQueries = archive.namedQueryNames;
+    this.liveApp = live;
     this.registerOutputs({
       streamName: this.streamName,
       streamArn: this.streamArn,
@@ -185,6 +223,7 @@ export class Pipeline extends pulumi.ComponentResource {
       glueDatabase: this.glueDatabase,
       athenaWorkgroup: this.athenaWorkgroup,
       namedQueries: this.namedQueries,
+      liveAppUrl: live.url,
     });
   }
 }
@@ -214,16 +253,30 @@ export interface PipelineOutputs {
   readonly athenaWorkgroup: string;
   /** The Athena named queries that give each counter back from the archive. */
   readonly namedQueries: string[];
+  /** The live app, `https://<distribution domain>/`: viewers sign in there. */
+  readonly liveAppUrl: string;
+  /** The live app's Cognito user pool, where viewers are (`dashboardViewers` creates them). */
+  readonly liveAppUserPoolId: string;
+  /** The hosted UI's origin, where viewers sign in and reset passwords. */
+  readonly liveAppSignInDomain: string;
+  /** The distribution serving the app, for an invalidation or its metrics. */
+  readonly liveAppDistributionId: string;
+  /** The bucket the page's files are in. */
+  readonly liveAppBucket: string;
+  /** The AppSync Events API pushes go through. */
+  readonly liveAppEventsApiId: string;
+  readonly publisherFunctionName: string;
+  readonly snapshotFunctionName: string;
 }
 
 /** Declares every configured pipeline; returns each one's outputs by pipeline name. */
 export function declarePipelines(
   pipelines: readonly PipelineConfig[],
-  args: { readonly stack: string; readonly region: string },
+  args: { readonly stack: string; readonly region: string; readonly webAppFiles: WebAppFiles },
   opts?: pulumi.ComponentResourceOptions,
 ): pulumi.Output<Record<string, PipelineOutputs>> {
   const outputs = pipelines.map(({ name, catalog, settings }) => {
-    const p = new Pipeline(name, { catalog, settings, stack: args.stack, region: args.region }, opts);
+    const p = new Pipeline(name, { catalog, settings, stack: args.stack, region: args.region, webAppFiles: args.webAppFiles }, opts);
     return [
       name,
       pulumi.output({
@@ -244,6 +297,14 @@ export function declarePipelines(
         glueDatabase: p.glueDatabase,
         athenaWorkgroup: p.athenaWorkgroup,
         namedQueries: p.namedQueries,
+        liveAppUrl: p.liveApp.url,
+        liveAppUserPoolId: p.liveApp.userPoolId,
+        liveAppSignInDomain: p.liveApp.signInDomain,
+        liveAppDistributionId: p.liveApp.distributionId,
+        liveAppBucket: p.liveApp.siteBucket,
+        liveAppEventsApiId: p.liveApp.eventsApiId,
+        publisherFunctionName: p.liveApp.publisherFunctionName,
+        snapshotFunctionName: p.liveApp.snapshotFunctionName,
       }),
     ] as const;
   });

@@ -85,6 +85,11 @@ export interface StreamFunctionArgs extends FunctionArgs {
   readonly mapping: MappingSettings;
   /** What the function may do beyond reading its source and writing its logs. */
   readonly statements: readonly PolicyStatement[];
+  /**
+   * Lambda's event filtering: only records matching one of the patterns invoke the function (the
+   * rest are dropped unbilled, as if processed). @default every record
+   */
+  readonly filterCriteria?: { readonly filters: readonly { readonly pattern: string }[] };
 }
 
 /**
@@ -106,6 +111,22 @@ export class StreamFunction extends pulumi.ComponentResource {
     const m = args.mapping;
     if (m.maximumRetryAttempts < 0 || m.maximumRecordAgeSeconds < 0) {
       throw new Error(`StreamFunction ${name}: maximumRetryAttempts and maximumRecordAgeSeconds must be finite (≥ 0); -1 would retry a poison batch forever`);
+    }
+    if (args.filterCriteria !== undefined) {
+      // Lambda takes 1-5 filters a mapping, each a JSON object; a bad one fails only at deploy.
+      const { filters } = args.filterCriteria;
+      if (filters.length < 1 || filters.length > 5) throw new Error(`StreamFunction ${name}: filterCriteria.filters has ${filters.length} filters; Lambda takes 1 to 5 (omit filterCriteria to take every record)`);
+      filters.forEach((f, i) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(f.pattern);
+        } catch {
+          parsed = undefined;
+        }
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+          throw new Error(`StreamFunction ${name}: filterCriteria.filters[${i}].pattern must be a JSON object like {"eventName":["INSERT"]}, not ${f.pattern.slice(0, 60)}`);
+        }
+      });
     }
 
     const dlq = new aws.sqs.Queue(
@@ -164,6 +185,7 @@ export class StreamFunction extends pulumi.ComponentResource {
         maximumRecordAgeInSeconds: m.maximumRecordAgeSeconds,
         functionResponseTypes: ["ReportBatchItemFailures"],
         destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+        ...(args.filterCriteria === undefined ? {} : { filterCriteria: { filters: args.filterCriteria.filters.map((f) => ({ pattern: f.pattern })) } }),
       },
       { parent: this, dependsOn: [policy] },
     );

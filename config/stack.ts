@@ -41,6 +41,8 @@ export interface PipelineSettings {
   /** The raw event archive: how long it keeps records, how often Firehose writes, what one query may scan. */
   readonly archive: { readonly retentionDays: number; readonly bufferSeconds: number; readonly scanLimitMb: number };
   readonly alarmEmails: readonly string[];
+  /** Who may sign in to the live app: one Cognito user (and an email invite) each. */
+  readonly dashboardViewers: readonly string[];
   /** This pipeline's catalog threshold overrides, keyed `<metricId>.<alarmName>`. */
   readonly alarmThresholds: Readonly<Record<string, number>>;
   readonly iteratorAgeAlarmMs: number;
@@ -84,6 +86,7 @@ export const CONFIG_KEYS = {
   archiveBufferSeconds: "integer",
   athenaScanLimitMb: "integer",
   alarmEmails: "array",
+  dashboardViewers: "array",
   alarmThresholds: "array",
   iteratorAgeAlarmMs: "integer",
   rejectedRecordsAlarmThreshold: "integer",
@@ -247,13 +250,16 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     scanLimitMb: int("athenaScanLimitMb", MIN_SCAN_LIMIT_MB, 1_048_576, " (Athena's smallest per-query cutoff is 10 MB)"),
   };
 
-  const alarmEmails = list("alarmEmails");
-  alarmEmails.forEach((email, i) => {
-    if (!EMAIL.test(email)) fail("alarmEmails", `[${i}] "${email}" is not an email address`, `pulumi config set --path 'alarmEmails[${i}]' ops@example.com`);
-  });
-  if (new Set(alarmEmails.map((e) => e.toLowerCase())).size !== alarmEmails.length) {
-    fail("alarmEmails", "lists an address twice", "remove the duplicate");
-  }
+  const emails = (key: "alarmEmails" | "dashboardViewers", example: string): string[] => {
+    const addresses = list(key);
+    addresses.forEach((email, i) => {
+      if (!EMAIL.test(email)) fail(key, `[${i}] "${email}" is not an email address`, `pulumi config set --path '${key}[${i}]' ${example}`);
+    });
+    if (new Set(addresses.map((e) => e.toLowerCase())).size !== addresses.length) fail(key, "lists an address twice", "remove the duplicate");
+    return addresses;
+  };
+  const alarmEmails = emails("alarmEmails", "ops@example.com");
+  const dashboardViewers = emails("dashboardViewers", "someone@example.com");
 
   const pipelines = pipelineCatalogs(list("pipelines"), loadCatalog, fail);
   const alarmThresholds = thresholdsByPipeline(list("alarmThresholds"), pipelines, fail);
@@ -297,6 +303,7 @@ export function parseConfig(raw: (key: string) => unknown, loadCatalog: (name: s
     quarantineRetentionDays,
     archive,
     alarmEmails,
+    dashboardViewers,
     iteratorAgeAlarmMs,
     rejectedRecordsAlarmThreshold,
     reconcile,

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ANALYZER_STATE_KEYS, ARCHIVE_ERROR_PREFIX, ARCHIVE_FIRST_DAY, ARCHIVE_PARTITION, ARCHIVE_PREFIX, ARCHIVE_TABLE, archiveColumns, type Catalog, glueName, keptValuesKey, loadCatalog, namedQueries } from "../catalog";
 import { ARCHIVER_STATE_KEYS, declarePipelines, EventArchive, type EventArchiveArgs, type PipelineOutputs } from "../components";
 import { ConfigError, parseConfig, PROJECT } from "../config";
-import { fixtureCatalog } from "./fixtures";
+import { fixtureCatalog, fixturePage } from "./fixtures";
 import { ACCOUNT, KINESIS_KEY_ARN, promiseOf, REGION, type Recorded, RecordingMocks } from "./mocks";
 import { type ProgramRun, runProgram, settle, stackConfig } from "./program";
 
@@ -296,7 +296,7 @@ describe("two pipelines' archives in one stack", function () {
     const config = stackConfig("dev", { pipelines: PIPELINES.map(([name]) => name), alarmThresholds: [] });
     const configured = parseConfig((key) => config[`${PROJECT}:${key}`], fixtureCatalog);
     const provider = new aws.Provider("aws", { region: REGION });
-    exported = await promiseOf(declarePipelines(configured, { stack: "dev", region: REGION }, { providers: [provider] }));
+    exported = await promiseOf(declarePipelines(configured, { stack: "dev", region: REGION, webAppFiles: fixturePage }, { providers: [provider] }));
     await settle(mocks);
   });
 

@@ -67,7 +67,9 @@ describe("stack config", () => {
 
   it("accepts the dev and prod stacks", () => {
     assert.equal(parse({}, "dev").analyzer.mapping.batchSize, 1000);
+    assert.deepEqual(parse({}, "dev").dashboardViewers, ["dev-viewer@example.com"]);
     const prod = parse({}, "prod");
+    assert.deepEqual(prod.dashboardViewers, ["analytics-team@example.com", "product@example.com"]);
     assert.equal(prod.stream.mode, "on-demand");
     assert.deepEqual(prod.alarmThresholds, { "pageViews.low": 50 });
   });
@@ -76,6 +78,9 @@ describe("stack config", () => {
     ["an email that isn't one", { alarmEmails: ["ops@example.com", "not-an-email"] }, [/realtime-analytics:alarmEmails \[1\] "not-an-email" is not an email address/, /Fix: pulumi config set --path 'alarmEmails\[1\]'/]],
     ["a duplicated email", { alarmEmails: ["a@example.com", "A@example.com"] }, [/alarmEmails lists an address twice/]],
     ["alarm emails that aren't a list", { alarmEmails: "ops@example.com" }, [/alarmEmails must be a list of strings/]],
+    ["a dashboard viewer that isn't an email", { dashboardViewers: ["ann@example.com", "ann"] }, [/realtime-analytics:dashboardViewers \[1\] "ann" is not an email address/, /Fix: pulumi config set --path 'dashboardViewers\[1\]' someone@example.com/]],
+    ["a dashboard viewer listed twice", { dashboardViewers: ["ann@example.com", "Ann@Example.com"] }, [/dashboardViewers lists an address twice/]],
+    ["dashboard viewers that aren't a list", { dashboardViewers: "ann@example.com" }, [/dashboardViewers must be a list of strings. Fix: pulumi config set --path 'dashboardViewers\[0\]'/]],
     ["a negative threshold", { alarmThresholds: ["pageViews.low=-3"] }, [/alarmThresholds \[0\] "pageViews.low=-3": threshold must be a number of at least 0/]],
     ["a threshold that isn't a number", { alarmThresholds: ["pageViews.low=lots"] }, [/threshold must be a number/]],
     ["an alarm on a metric the catalog lacks", { alarmThresholds: ["pageView.low=5"] }, [/names metric "pageView", which the catalog lacks \(it has pageViews, clicks, .*\)/]],
@@ -118,6 +123,12 @@ describe("stack config", () => {
       rejects({ [key]: -99999999999 }, new RegExp(`realtime-analytics:${key} is "-99999999999"`));
     });
   }
+
+  it("gives every pipeline the stack's dashboard viewers, none by default", () => {
+    const pipelines = parseAll({ pipelines: ["analytics", "shop"], alarmThresholds: [], dashboardViewers: ["ann@example.com", "bob@example.org"] });
+    for (const p of pipelines) assert.deepEqual(p.settings.dashboardViewers, ["ann@example.com", "bob@example.org"]);
+    assert.deepEqual(parse({ dashboardViewers: undefined }).dashboardViewers, []);
+  });
 
   it("allows parallelization once exactly-once counting is off", () => {
     assert.equal(parse({ analyzerParallelizationFactor: 4, counterMode: "add" }).analyzer.mapping.parallelizationFactor, 4);

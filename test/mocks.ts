@@ -24,7 +24,7 @@ function computedState(args: pulumi.runtime.MockResourceArgs, id: string): Recor
     case "aws:dynamodb/table:Table":
       return { name: id, arn: arn("dynamodb", `table/${id}`), streamArn: arn("dynamodb", `table/${id}/stream/2026-11-21T00:00:00.000`) };
     case "aws:s3/bucket:Bucket":
-      return { bucket: id, arn: `arn:aws:s3:::${id}` };
+      return { bucket: id, arn: `arn:aws:s3:::${id}`, bucketRegionalDomainName: `${id}.s3.${REGION}.amazonaws.com` };
     case "aws:sqs/queue:Queue":
       return { name: id, arn: arn("sqs", id), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}` };
     case "aws:iam/role:Role":
@@ -57,6 +57,28 @@ function computedState(args: pulumi.runtime.MockResourceArgs, id: string): Recor
       return { name: i.name, arn: arn("athena", `workgroup/${i.name}`) };
     case "aws:athena/namedQuery:NamedQuery":
       return { name: i.name };
+    case "aws:cloudfront/distribution:Distribution":
+      return { domainName: `${id}.cloudfront.net`, arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/${id}`, hostedZoneId: "Z2FDTNDATAQYW2", status: "Deployed" };
+    case "aws:cloudfront/originAccessControl:OriginAccessControl":
+      return { arn: `arn:aws:cloudfront::${ACCOUNT}:origin-access-control/${id}`, etag: "E1" };
+    case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy":
+      return { etag: "E1" };
+    case "aws:appsync/api:Api":
+      return { apiId: id, apiArn: arn("appsync", `apis/${id}`), dns: { HTTP: `${id}.appsync-api.${REGION}.amazonaws.com`, REALTIME: `${id}.appsync-realtime-api.${REGION}.amazonaws.com` } };
+    case "aws:appsync/channelNamespace:ChannelNamespace":
+      return { channelNamespaceArn: arn("appsync", `apis/${i.apiId}/channelNamespace/${i.name}`) };
+    case "aws:cognito/userPool:UserPool":
+      return { name: i.name, arn: arn("cognito-idp", `userpool/${id}`), endpoint: `cognito-idp.${REGION}.amazonaws.com/${id}` };
+    case "aws:cognito/userPoolClient:UserPoolClient":
+      return { clientSecret: "" };
+    case "aws:cognito/userPoolDomain:UserPoolDomain":
+      return { cloudfrontDistribution: `${id}.cloudfront.net`, awsAccountId: ACCOUNT };
+    case "aws:cognito/user:User":
+      return { sub: `sub-${id}`, status: "FORCE_CHANGE_PASSWORD", enabled: true };
+    case "aws:apigatewayv2/api:Api":
+      return { apiEndpoint: `https://${id}.execute-api.${REGION}.amazonaws.com`, executionArn: arn("execute-api", id), arn: `arn:aws:apigateway:${REGION}::/apis/${id}` };
+    case "aws:apigatewayv2/stage:Stage":
+      return { invokeUrl: `https://${i.apiId}.execute-api.${REGION}.amazonaws.com/`, executionArn: arn("execute-api", `${i.apiId}/${i.name}`) };
     default:
       return {};
   }

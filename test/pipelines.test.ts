@@ -19,7 +19,7 @@ import { stackConfig } from "../local/stackConfig";
 import { type AwsStub, startAwsStub } from "./awsStub";
 import { emulators, type Emulators } from "./emulators";
 import { kinesisLambdaEvent, record } from "./factories";
-import { fixtureCatalog } from "./fixtures";
+import { fixtureCatalog, fixturePage } from "./fixtures";
 import { startLambda } from "./lambdaRuntime";
 import { promiseOf, REGION, type Recorded, RecordingMocks } from "./mocks";
 import { settle } from "./program";
@@ -51,7 +51,7 @@ describe("two pipelines with different catalogs in one program", function () {
     const config = stackConfig("dev", { pipelines: PIPELINES.map(([name]) => name), alarmThresholds: ["web/pageViews.low=2", "orders.none=3"] });
     const configured = parseConfig((key) => config[`${PROJECT}:${key}`], fixtureCatalog);
     const provider = new aws.Provider("aws", { region: REGION });
-    exported = await promiseOf(declarePipelines(configured, { stack: "dev", region: REGION }, { providers: [provider] }));
+    exported = await promiseOf(declarePipelines(configured, { stack: "dev", region: REGION, webAppFiles: fixturePage }, { providers: [provider] }));
     await settle(mocks);
   });
 
@@ -90,6 +90,32 @@ describe("two pipelines with different catalogs in one program", function () {
       const policy = json(ofPipeline(pipeline, "aws:iam/rolePolicy:RolePolicy", "forwarder").inputs.policy);
       const put = policy.Statement.find((s: { Sid: string }) => s.Sid === "PutCatalogMetrics");
       assert.deepEqual(put.Condition, { StringEquals: { "cloudwatch:namespace": catalog.namespace } });
+    }
+  });
+
+  it("gives each pipeline a live app of its own, with its own page, sign-in, push channel and counters", () => {
+    const urls = PIPELINES.map(([pipeline]) => exported[pipeline].liveAppUrl);
+    assert.deepEqual(urls, ["https://web-live-cdn-id.cloudfront.net/", "https://shop-live-cdn-id.cloudfront.net/"]);
+    for (const [type, key] of [
+      ["aws:cloudfront/distribution:Distribution", "comment"],
+      ["aws:cognito/userPool:UserPool", "name"],
+      ["aws:cognito/userPoolDomain:UserPoolDomain", "domain"],
+      ["aws:appsync/api:Api", "name"],
+      ["aws:apigatewayv2/api:Api", "name"],
+      ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "name"],
+      ["aws:cloudfront/originAccessControl:OriginAccessControl", "name"],
+    ] as const) {
+      const values = mocks.ofType(type).map((r) => r.inputs[key] as string);
+      assert.deepEqual(values.map((v) => /(web|shop)/.exec(v)?.[1]), ["web", "shop"], `${type} ${key}: ${values.join(", ")}`);
+    }
+    for (const [pipeline] of PIPELINES) {
+      // Each page carries its own pipeline's model; each snapshot reads its own table.
+      const index = ofPipeline(pipeline, "aws:s3/bucketObjectv2:BucketObjectv2", "live-file-index.html").inputs;
+      assert.ok(index.content.includes(`<title>${pipeline}</title>`));
+      const env = ofPipeline(pipeline, FN, "live-snapshot").inputs.environment.variables;
+      assert.deepEqual([env.COUNTER_TABLE, env.PIPELINE], [ofPipeline(pipeline, "aws:dynamodb/table:Table", "counters").id, pipeline]);
+      const read = json(ofPipeline(pipeline, "aws:iam/rolePolicy:RolePolicy", "live-snapshot").inputs.policy).Statement.find((x: { Sid: string }) => x.Sid === "ReadAlarmStates");
+      assert.ok(read.Resource.every((arn: string) => arn.includes(`:alarm:dev-${pipeline}-`)), read.Resource.join(", "));
     }
   });
 

@@ -180,7 +180,7 @@ for (const stack of ["dev", "prod"] as const) {
       const byName = new Map(alarms.map((a) => [a.inputs.name as string, a]));
       const catalogAlarms = metricEntries(catalog).flatMap(([id, metric]) => Object.keys(metric.alarms ?? {}).map((a) => `${stack}-analytics-${id}-${a}`));
       assert.ok(catalogAlarms.includes(`${stack}-analytics-pageViews-low`) && catalogAlarms.includes(`${stack}-analytics-donations-stalled`));
-      const health = ["analyzer", "forwarder"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-analytics-${f}-${c}`));
+      const health = ["analyzer", "forwarder", "publisher"].flatMap((f) => ["errors", "throttles", "iterator-age", "dlq-depth"].map((c) => `${stack}-analytics-${f}-${c}`));
       health.push(`${stack}-analytics-table-write-throttles`, `${stack}-analytics-stream-write-throughput-exceeded`, `${stack}-analytics-analyzer-rejected-records`);
       health.push(`${stack}-analytics-reconciler-corrections`, `${stack}-analytics-reconciler-errors`);
       health.push(`${stack}-analytics-archive-freshness`, `${stack}-analytics-archive-archiver-errors`);
@@ -268,6 +268,42 @@ for (const stack of ["dev", "prod"] as const) {
       for (const r of awsResources) assert.match(r.provider ?? "", /::pulumi:providers:aws::aws::aws-id$/, `${r.type} ${r.name} is not on the tagged provider`);
     });
 
+    it("deploys the pipeline's live app: HTTPS only, a private site, viewers from config, IAM-only pushes, a JWT-guarded snapshot", () => {
+      const distribution = m().one("aws:cloudfront/distribution:Distribution").inputs;
+      for (const b of [distribution.defaultCacheBehavior, ...distribution.orderedCacheBehaviors]) assert.equal(b.viewerProtocolPolicy, "redirect-to-https");
+      const [, allow, ...more] = json(m().one("aws:s3/bucketPolicy:BucketPolicy", "live-site").inputs.policy).Statement;
+      assert.equal(more.length, 0);
+      assert.deepEqual([allow.Principal, allow.Action, allow.Condition], [
+        { Service: "cloudfront.amazonaws.com" },
+        "s3:GetObject",
+        { StringEquals: { "AWS:SourceArn": `arn:aws:cloudfront::${ACCOUNT}:distribution/analytics-live-cdn-id` } },
+      ]);
+      const viewers = m().ofType("aws:cognito/user:User").map((u) => u.inputs.username);
+      assert.deepEqual(viewers, stack === "dev" ? ["dev-viewer@example.com"] : ["analytics-team@example.com", "product@example.com"]);
+      assert.equal(m().one("aws:cognito/userPool:UserPool").inputs.deletionProtection, stack === "prod" ? "ACTIVE" : "INACTIVE");
+      // The table's stream has its two readers, the forwarder and the publisher, and no third.
+      const tableStream = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/analytics-counters-table-id/stream/2026-11-21T00:00:00.000`;
+      assert.deepEqual(m().ofType(T.mapping).filter((x) => x.inputs.eventSourceArn === tableStream).map((x) => x.name).sort(), ["analytics-forwarder-fn-mapping", "analytics-live-publisher-mapping"]);
+      const publisher = m().one(T.mapping, "publisher").inputs;
+      assert.deepEqual([publisher.startingPosition, publisher.maximumRecordAgeInSeconds, publisher.filterCriteria], ["LATEST", 60, { filters: [{ pattern: '{"eventName":["INSERT","MODIFY"]}' }] }]);
+      for (const route of m().ofType("aws:apigatewayv2/route:Route")) assert.deepEqual([route.inputs.routeKey, route.inputs.authorizationType], ["GET /api/snapshot", "JWT"]);
+      const namespace = m().one("aws:appsync/channelNamespace:ChannelNamespace").inputs;
+      assert.deepEqual([namespace.subscribeAuthModes, namespace.publishAuthModes], [[{ authType: "AMAZON_COGNITO_USER_POOLS" }], [{ authType: "AWS_IAM" }]]);
+      // Of every role in the program, only the publisher's may publish, and only to its namespace.
+      const publishing = m().ofType(T.policy).flatMap((p) => statements(p).filter((x) => x.Action.some((a) => a.startsWith("appsync:"))).map((x) => [p.name, x.Action, x.Resource]));
+      assert.deepEqual(publishing, [["analytics-live-publisher-policy", ["appsync:EventPublish"], `arn:aws:appsync:${REGION}:${ACCOUNT}:apis/analytics-live-events-id/channelNamespace/live`]]);
+    });
+
+    it("uses a '*' resource only for the CloudWatch metric actions that take nothing else", () => {
+      for (const policy of m().ofType(T.policy)) {
+        for (const x of statements(policy)) {
+          if (x.Resource !== "*") continue;
+          assert.ok(["PutCatalogMetrics", "ReadCatalogMetrics"].includes(x.Sid), `${policy.name} ${x.Sid} uses Resource "*"`);
+          assert.ok(x.Action.every((a) => ["cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics"].includes(a)), `${policy.name} ${x.Sid}: ${x.Action.join(", ")}`);
+        }
+      }
+    });
+
     it("exports what an operator needs", () => {
       const outputs = (run.exports.pipelines as Record<string, Record<string, unknown>>).analytics;
       assert.deepEqual(Object.keys(run.exports.pipelines as object), ["analytics"]);
@@ -277,6 +313,12 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(outputs.analyzerDeadLetterQueueUrl, `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/analytics-analyzer-fn-dlq-id`);
       assert.deepEqual(outputs.dashboards, [`${stack}-analytics`]);
       assert.equal((outputs.alarms as string[]).length, m().ofType(T.alarm).length);
+      assert.equal(outputs.liveAppUrl, "https://analytics-live-cdn-id.cloudfront.net/");
+      assert.equal(outputs.liveAppUserPoolId, m().one("aws:cognito/userPool:UserPool").id);
+      assert.equal(outputs.liveAppSignInDomain, `https://${stack}-analytics-live-${ACCOUNT}.auth.${REGION}.amazoncognito.com`);
+      assert.equal(outputs.liveAppDistributionId, "analytics-live-cdn-id");
+      assert.equal(outputs.publisherFunctionName, m().one(T.fn, "publisher").id);
+      assert.equal(outputs.snapshotFunctionName, m().one(T.fn, "snapshot").id);
     });
   });
 }
