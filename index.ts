@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describeSeries, loadCatalog, seriesEstimate } from "./catalog";
-import type { LiveModel } from "./catalog/live";
-import { declarePipelines, type LiveAppFile } from "./components";
+import { declarePipelines } from "./components";
 import { parseConfig, PROJECT } from "./config";
+import { webAppFiles } from "./web/build";
 
 // Validate every key and load every pipeline's catalog before declaring a single resource:
 // a bad value stops here, by name.
@@ -22,11 +22,6 @@ const provider = new aws.Provider("aws", {
   profile: awsConfig.get("profile"),
   defaultTags: { tags: { project: PROJECT, stack, "managed-by": "pulumi" } },
 });
-
-/** Each pipeline's live app page: a bare page until the app's build is wired in here. */
-const webAppFiles = (model: LiveModel): LiveAppFile[] => [
-  { path: "index.html", contentType: "text/html; charset=utf-8", cacheControl: "no-cache", content: `<!doctype html>\n<html><head><title>${model.pipeline} live counters</title></head><body></body></html>\n` },
-];
 
 /** Per pipeline, by name: what producers write to and what operators open. */
 export const pipelines = declarePipelines(configured, { stack, region, webAppFiles }, { providers: [provider] });

@@ -2,20 +2,16 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LIVE_CHANNEL, LIVE_NAMESPACE, type LiveConfig, type LiveModel, SNAPSHOT_PATH } from "../catalog/live";
 import type { Granularity } from "../catalog/schema";
-import { PUBLISHER_ENV } from "../functions/publisher/settings";
+import { SNAPSHOT_STATE_KEYS } from "../catalog/state";
+import { PUBLISHER_DEFAULTS, PUBLISHER_ENV } from "../functions/publisher/settings";
 import { SNAPSHOT_ENV } from "../functions/snapshot/settings";
+import type { SiteFile } from "../web/build";
 import { contentSecurityPolicy, securityHeaders } from "../web/headers";
 import { declareBucketPolicy, declarePrivateBucket } from "./privateBucket";
 import { declareFunction, type PolicyStatement, StreamFunction } from "./streamFunction";
 
 /** One file of the page, as the bucket serves it. */
-export interface LiveAppFile {
-  /** The path under the site's root, without a leading slash (`index.html`, `app-<hash>.js`). */
-  readonly path: string;
-  readonly contentType: string;
-  readonly cacheControl: string;
-  readonly content: string;
-}
+export type LiveAppFile = SiteFile;
 
 /** How the publisher reads the counter table's stream. */
 export interface PublisherSettings {
@@ -147,12 +143,12 @@ export class LiveApp extends pulumi.ComponentResource {
     const snapshotTimeoutSeconds = args.snapshotTimeoutSeconds ?? 10;
     const p = args.publisher ?? {};
     const publisher = {
-      batchSize: p.batchSize ?? 100,
-      batchingWindowSeconds: p.batchingWindowSeconds ?? 1,
-      maximumRetryAttempts: p.maximumRetryAttempts ?? 2,
-      maximumRecordAgeSeconds: p.maximumRecordAgeSeconds ?? 60,
-      memoryMb: p.memoryMb ?? 256,
-      timeoutSeconds: p.timeoutSeconds ?? 30,
+      batchSize: p.batchSize ?? PUBLISHER_DEFAULTS.batchSize,
+      batchingWindowSeconds: p.batchingWindowSeconds ?? PUBLISHER_DEFAULTS.batchingWindowSeconds,
+      maximumRetryAttempts: p.maximumRetryAttempts ?? PUBLISHER_DEFAULTS.maximumRetryAttempts,
+      maximumRecordAgeSeconds: p.maximumRecordAgeSeconds ?? PUBLISHER_DEFAULTS.maximumRecordAgeSeconds,
+      memoryMb: p.memoryMb ?? PUBLISHER_DEFAULTS.memoryMb,
+      timeoutSeconds: p.timeoutSeconds ?? PUBLISHER_DEFAULTS.timeoutSeconds,
     };
 
     const problems: string[] = [];
@@ -236,7 +232,7 @@ export class LiveApp extends pulumi.ComponentResource {
             Effect: "Allow",
             Action: ["dynamodb:GetItem"],
             Resource: args.stateTableArn,
-            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["values#*"] } },
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": SNAPSHOT_STATE_KEYS } },
           },
           // DescribeAlarms takes alarm ARNs (the `alarm` resource type in the Service Authorization
           // Reference); only describing composite alarms needs "*", and the page shows none:

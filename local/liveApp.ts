@@ -11,6 +11,7 @@ import type { PipelineConfig } from "../config/stack";
 import { type AlarmSpec, catalogAlarms, liveModel, monitoringPrefix } from "../dashboards";
 import { appsyncPublisher } from "../functions/publisher/appsync";
 import { createPublisherHandler } from "../functions/publisher/process";
+import { PUBLISHER_DEFAULTS } from "../functions/publisher/settings";
 import { createSnapshotHandler } from "../functions/snapshot/process";
 import type { Logger } from "../functions/shared/log";
 import { webAppFiles } from "../web/build";
@@ -80,8 +81,15 @@ export async function serveLiveApp(o: {
       role: "publisher",
       functionName: `${name}-publisher`,
       dlqName: `${name}-publisher-dlq`,
-      // As the component deploys it: small batches, a second's window, the page waits for nothing else.
-      mapping: { ...settings.forwarder.mapping, batchSize: 100, batchingWindowSeconds: 1 },
+      // As the component deploys it: from the table's latest changes, with the publisher's defaults.
+      mapping: {
+        startingPosition: "LATEST",
+        parallelizationFactor: 1,
+        batchSize: PUBLISHER_DEFAULTS.batchSize,
+        batchingWindowSeconds: PUBLISHER_DEFAULTS.batchingWindowSeconds,
+        maximumRetryAttempts: PUBLISHER_DEFAULTS.maximumRetryAttempts,
+        maximumRecordAgeSeconds: PUBLISHER_DEFAULTS.maximumRecordAgeSeconds,
+      },
       stats: newStats(),
       handler: createPublisherHandler({ publish, channel: LIVE_CHANNEL, log: o.log("publisher") }),
     },

@@ -11,3 +11,18 @@ export const PUBLISHER_ENV = {
  * (`http://127.0.0.1:<port>`) is taken as it is, so a bundle can publish to a loopback server.
  */
 export const publisherEndpoint = (httpHost: string): string => (/^https?:\/\//.test(httpHost) ? httpHost : `https://${httpHost}`);
+
+/**
+ * How the publisher reads the counter table's stream unless told otherwise: small batches and a
+ * second's window (every second of it is a second the page lags), two retries and nothing older
+ * than a minute (the page refetches the snapshot on reconnect and every few minutes, so a stale
+ * push is worth nothing). The deployed mapping and the local run's poller both start here.
+ */
+export const PUBLISHER_DEFAULTS = {
+  batchSize: 100,
+  batchingWindowSeconds: 1,
+  maximumRetryAttempts: 2,
+  maximumRecordAgeSeconds: 60,
+  memoryMb: 256,
+  timeoutSeconds: 30,
+} as const;
