@@ -62,7 +62,8 @@ ${OUTPUTS.map((o) => `      ${shownName(o).padEnd(24)}${OUTPUT_NOTES[o] ?? ""}`)
   --pipeline NAME which of the stack's pipelines to run (default: its first)
   --batch-size N  records per analyzer invocation at most (default: ${MAX_BATCH_SIZE.toLocaleString("en-US")}, Lambda's maximum,
                   so a big run takes seconds); pass the stack's analyzerBatchSize to run it as deployed
-  --serve         after the books, keep the pipeline running and the live app served until Ctrl-C;
+  --serve         after the books, keep the pipeline running and the live app served until Ctrl-C
+                  (or until standard input closes, when it is a pipe);
                   put more events on the stream it names and watch them arrive
   --port N        the live app's port on 127.0.0.1 (default: ${DEFAULT_PORT}, or any free one when it is
                   taken; 0 for any free one). The app is served while the run goes, --serve or not
@@ -328,13 +329,17 @@ async function main(): Promise<void> {
         print(`live app: ${at.url} stays up with the pipeline running; Ctrl-C stops both`);
         print(`  put more events: Kinesis at ${at.kinesisEndpoint}, stream ${at.streamName} (region ${LOCAL_AWS.region}, any credentials)`);
         print(`  the counters: DynamoDB Local at ${at.dynamoEndpoint}, table ${at.tableName}`);
+        // Ctrl-C ends it as it ends any run (the emulators are killed, nothing is left running). A
+        // program that started the run with a pipe for its input stops it by closing the pipe, or
+        // by exiting however it exits: the pollers finish what they have, then the emulators stop.
         return new Promise<void>((resolve) => {
+          const input = fs.fstatSync(0);
+          if (!input.isFIFO() && !input.isSocket()) return;
           const stop = () => {
-            say("stopping: the pollers finish what they have, then the emulators stop");
+            say("standard input closed: the pollers finish what they have, then the emulators stop");
             resolve();
           };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
+          process.stdin.once("end", stop).once("error", stop).resume();
         });
       }
     : undefined;

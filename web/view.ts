@@ -114,7 +114,7 @@ class Card {
     this.set("count", sum.count, formatCount(sum.count));
     this.totalsEl.countLabel.textContent = `Count, ${rangeWords(w)}`;
     if (this.o.sumLabel !== undefined) {
-      this.set("sum", Number(sum.sum ?? 0), formatDecimal(sum.sum ?? "0", this.o.decimals ?? 0));
+      this.set("sum", sum.sum ?? "0", formatDecimal(sum.sum ?? "0", this.o.decimals ?? 0));
       this.totalsEl.sumLabel.textContent = `${this.o.sumLabel}, ${rangeWords(w)}`;
     }
     this.set("current-count", current?.count ?? 0, formatCount(current?.count ?? 0));
@@ -141,7 +141,8 @@ class Card {
     }
   }
 
-  private set(name: string, value: number, text: string): void {
+  /** Shows a figure, and keeps it exact (a count, or a decimal sum as the table holds it) in `data-value`. */
+  private set(name: string, value: number | string, text: string): void {
     const dd = this.totalsEl[name];
     if (dd.textContent !== text) dd.textContent = text;
     dd.dataset.value = String(value);
