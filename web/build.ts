@@ -24,14 +24,15 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 /** The page and its config are looked at again on every load, so a deploy shows at once. */
 export const REVALIDATE = "no-cache";
 
-let browserCode: { js: string; css: string } | undefined;
+const bundles = new Map<string, string>();
 
-/** The browser bundle and styles: the same for every pipeline, built once per process. */
-export function browserBundle(): { js: string; css: string } {
-  if (browserCode !== undefined) return browserCode;
+/** A browser entry point of web/ bundled with everything it imports (Chart.js among it), once per process. */
+export function bundleBrowserCode(entry: "main.ts" | "dashboardPreview.ts"): string {
+  const cached = bundles.get(entry);
+  if (cached !== undefined) return cached;
   const result = buildSync({
     absWorkingDir: ROOT,
-    entryPoints: [path.join("web", "main.ts")],
+    entryPoints: [path.join("web", entry)],
     bundle: true,
     platform: "browser",
     format: "iife",
@@ -42,8 +43,17 @@ export function browserBundle(): { js: string; css: string } {
     write: false,
     logLevel: "silent",
   });
-  browserCode = { js: result.outputFiles[0].text, css: fs.readFileSync(path.join(ROOT, "web", "style.css"), "utf8") };
-  return browserCode;
+  const code = result.outputFiles[0].text;
+  bundles.set(entry, code);
+  return code;
+}
+
+/** The charts' styles, shared by the live app and the local dashboard preview. */
+export const chartStyles = (): string => fs.readFileSync(path.join(ROOT, "web", "charts.css"), "utf8");
+
+/** The live app's bundle and styles: the same for every pipeline. */
+export function browserBundle(): { js: string; css: string } {
+  return { js: bundleBrowserCode("main.ts"), css: `${chartStyles()}${fs.readFileSync(path.join(ROOT, "web", "style.css"), "utf8")}` };
 }
 
 const hashed = (name: string, ext: string, content: string) => `${name}-${createHash("sha256").update(content).digest("hex").slice(0, 16)}.${ext}`;

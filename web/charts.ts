@@ -11,6 +11,8 @@ Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, 
 export const PALETTE = ["#1f5fa8", "#d9730d", "#2e8540", "#c62828", "#6a3fb5", "#8c564b", "#c2185b", "#5f6b7a", "#9a8700", "#00838f"];
 /** The total's line, darker and thicker than any split. */
 export const TOTAL_COLOR = "#16191f";
+/** Alarm thresholds: dashed, in the alarm's red. */
+export const THRESHOLD_COLOR = "#c62828";
 
 export interface SeriesLine {
   readonly label: string;
@@ -51,7 +53,8 @@ const clock = (ms: number, withDate: boolean): string => {
 
 /** A chart in `canvas`, drawn once and then updated in place. */
 export class SeriesChart {
-  private readonly chart: Chart<"line", { x: number; y: number }[]>;
+  /** The Chart.js chart underneath, for checks that read what it draws. */
+  readonly chart: Chart<"line", { x: number; y: number }[]>;
   private spec: ChartSpec;
 
   constructor(private readonly canvas: HTMLCanvasElement, spec: ChartSpec) {
@@ -123,14 +126,14 @@ export class SeriesChart {
           { x: spec.fromMs, y: t.value },
           { x: spec.lastMs, y: t.value },
         ],
-        borderColor: "#c62828",
-        backgroundColor: "#c62828",
+        borderColor: THRESHOLD_COLOR,
+        backgroundColor: THRESHOLD_COLOR,
         borderWidth: 1,
         tension: 0,
         spanGaps: false,
         pointRadius: [0, 0],
-        pointBackgroundColor: "#c62828",
-        pointBorderColor: "#c62828",
+        pointBackgroundColor: THRESHOLD_COLOR,
+        pointBorderColor: THRESHOLD_COLOR,
         segment: { borderDash: () => [6, 4] },
       });
     }
@@ -154,3 +157,39 @@ export class SeriesChart {
     this.chart.destroy();
   }
 }
+
+/** One entry of a legend: a line's label and swatch, with a figure beside it, or a threshold's (dashed). */
+export interface LegendItem {
+  readonly label: string;
+  readonly color: string;
+  readonly value?: string;
+  readonly dashed?: boolean;
+}
+
+/** A legend as an HTML list that wraps, redrawn only when something in it changed. */
+export function renderLegend(ul: HTMLElement, items: readonly LegendItem[]): void {
+  const signature = JSON.stringify(items);
+  if (ul.dataset.signature === signature) return;
+  ul.dataset.signature = signature;
+  const span = (className: string, text?: string) => {
+    const e = document.createElement("span");
+    e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  ul.replaceChildren(
+    ...items.map(({ label, color, value, dashed }) => {
+      const li = document.createElement("li");
+      li.title = value ? `${label}: ${value}` : label;
+      const swatch = span(dashed ? "swatch dashed" : "swatch");
+      swatch.style.setProperty("--swatch", color);
+      li.append(swatch, span("label", label));
+      if (value) li.append(span("value", value));
+      return li;
+    }),
+  );
+}
+
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+/** A value on an axis or in a legend: compact from ten thousand up, two decimals at most below. */
+export const axisNumber = (n: number): string => (Math.abs(n) >= 10_000 ? compact.format(n) : String(Math.round(n * 100) / 100));

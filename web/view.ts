@@ -6,7 +6,7 @@
  */
 import type { LiveAlarmState, LiveMetric, LiveModel } from "../catalog/live";
 import { counterKey } from "../catalog/item";
-import { type ChartSpec, PALETTE, SeriesChart, type SeriesLine, TOTAL_COLOR } from "./charts";
+import { axisNumber, type ChartSpec, type LegendItem, PALETTE, renderLegend, SeriesChart, type SeriesLine, THRESHOLD_COLOR, TOTAL_COLOR } from "./charts";
 import { type Point, type PartStore, totals } from "./store";
 
 export interface Window {
@@ -23,9 +23,7 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 };
 
 const countFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
 const formatCount = (n: number): string => countFormat.format(n);
-const axisNumber = (n: number): string => (Math.abs(n) >= 10_000 ? compact.format(n) : String(Math.round(n * 100) / 100));
 
 /** An exact decimal string with grouping and the metric's decimals, without going through a float for the digits. */
 export function formatDecimal(text: string, decimals: number): string {
@@ -130,8 +128,7 @@ class Card {
       const thresholds = (this.o.metric?.alarms ?? [])
         .filter((a) => a.series === c.series && a.periodSeconds * 1000 === w.bucketMs)
         .map((a) => ({ label: `${a.alarm} (${a.comparison} ${a.threshold})`, value: a.threshold }));
-      const format = c.series === "sum" ? (v: number) => axisNumber(v) : (v: number) => axisNumber(v);
-      const spec: ChartSpec = { lines, fromMs: w.fromMs, lastMs: w.lastMs, bucketMs: w.bucketMs, partialFromMs, thresholds, format };
+      const spec: ChartSpec = { lines, fromMs: w.fromMs, lastMs: w.lastMs, bucketMs: w.bucketMs, partialFromMs, thresholds, format: axisNumber };
       if (c.chart === undefined) {
         const canvas = el("canvas", { role: "img", "aria-label": `${this.o.label}: ${c.series} per bucket` });
         c.box.append(canvas);
@@ -149,24 +146,12 @@ class Card {
   }
 
   private renderLegend(ul: HTMLElement, lines: readonly SeriesLine[], thresholds: readonly { label: string }[], series: "count" | "sum"): void {
-    const items: [string, string, string, boolean][] = lines.map((l) => {
+    const items: LegendItem[] = lines.map((l) => {
       const total = l.points.reduce((n, p) => n + p.y, 0);
-      return [l.label, l.color, series === "sum" ? axisNumber(total) : formatCount(total), false];
+      return { label: l.label, color: l.color, value: series === "sum" ? axisNumber(total) : formatCount(total) };
     });
-    for (const t of thresholds) items.push([t.label, "#c62828", "", true]);
-    const signature = JSON.stringify(items);
-    if (ul.dataset.signature === signature) return;
-    ul.dataset.signature = signature;
-    ul.replaceChildren(
-      ...items.map(([label, color, value, dashed]) => {
-        const li = el("li", { title: value ? `${label}: ${value}` : label });
-        const swatch = el("span", { class: dashed ? "swatch dashed" : "swatch" });
-        swatch.style.setProperty("--swatch", color);
-        li.append(swatch, el("span", { class: "label" }, label));
-        if (value) li.append(el("span", { class: "value" }, value));
-        return li;
-      }),
-    );
+    for (const t of thresholds) items.push({ label: t.label, color: THRESHOLD_COLOR, dashed: true });
+    renderLegend(ul, items);
   }
 
   showAlarms(states: ReadonlyMap<string, LiveAlarmState>): void {
