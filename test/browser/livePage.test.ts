@@ -231,9 +231,11 @@ describe("the live app in a browser, against npm start --serve", function () {
     const pushesBefore = await counter(page, "pushes");
     const snapshotsBefore = await counter(page, "snapshots");
     const more = freshEvents(25, "2.50");
+    const putAt = Date.now();
     await putEvents(kinesis, at.streamName, more.records);
     // Every new event counted once and each amount summed once, in the table and on the page.
     const after = await totalsMatch(page, dynamo, at.tableName, 30_000, plus(before, more.byMetric));
+    console.log(`      the new totals on the page ${((Date.now() - putAt) / 1000).toFixed(1)} s after the put`);
     assert.ok((await counter(page, "pushes")) > pushesBefore, "the new totals came as pushes");
     assert.equal(await counter(page, "snapshots"), snapshotsBefore, "not from a refetched snapshot");
     assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, "and without a reload");
