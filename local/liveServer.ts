@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { WebSocket, WebSocketServer } from "ws";
 import { LIVE_CHANNEL, type LiveConfig, SNAPSHOT_PATH } from "../catalog/live";
+import { APPSYNC_EVENTS_LIMITS } from "../functions/publisher/parts";
 import { securityHeaders } from "../web/headers";
 import type { SiteFile } from "../web/build";
 import { lambdaContext } from "./aws";
@@ -46,9 +47,8 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-/** AppSync Events' publish limits, enforced here as AppSync enforces them. */
-const MAX_EVENTS_PER_PUBLISH = 5;
-const MAX_EVENT_BYTES = 240 * 1024;
+/** AppSync Events' publish limits, enforced here as AppSync enforces them (its KB read as 1,000 bytes, the strict reading). */
+const { eventsPerPublish: MAX_EVENTS_PER_PUBLISH, eventBytes: MAX_EVENT_BYTES } = APPSYNC_EVENTS_LIMITS;
 
 interface Subscription {
   readonly socket: WebSocket;
