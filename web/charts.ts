@@ -69,7 +69,8 @@ export class SeriesChart {
         parsing: false,
         normalized: true,
         interaction: { mode: "index", intersect: false, axis: "x" },
-        layout: { padding: { right: 4 } },
+        // Room for the hollow point of the bucket in progress at the right edge.
+        layout: { padding: { right: 6, top: 4 } },
         scales: {
           x: {
             type: "linear",
@@ -117,6 +118,8 @@ export class SeriesChart {
       pointRadius: line.points.map((p) => (p.x >= partial ? 3 : 0)),
       pointBackgroundColor: "#ffffff",
       pointBorderColor: line.color,
+      // Drawn past the plot's edge by a point's radius, so the last bucket's point isn't cut in half.
+      clip: 5,
       segment: { borderDash: dashed },
     }));
     for (const t of spec.thresholds) {
@@ -134,6 +137,7 @@ export class SeriesChart {
         pointRadius: [0, 0],
         pointBackgroundColor: THRESHOLD_COLOR,
         pointBorderColor: THRESHOLD_COLOR,
+        clip: 0,
         segment: { borderDash: () => [6, 4] },
       });
     }
