@@ -22,7 +22,8 @@ const base64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...byt
 const randomText = (bytes = 32): string => base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 
 /** Where Cognito sends people back: this page, without query or fragment. */
-const redirectUri = (): string => `${location.origin}${location.pathname}`;
+// The app lives at the root, and the app client allows exactly that address back.
+const redirectUri = (): string => `${location.origin}/`;
 
 export class SignIn {
   private tokens: Tokens | undefined;
