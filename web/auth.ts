@@ -21,8 +21,7 @@ const REFRESH_MARGIN_MS = 120_000;
 const base64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const randomText = (bytes = 32): string => base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 
-/** Where Cognito sends people back: this page, without query or fragment. */
-// The app lives at the root, and the app client allows exactly that address back.
+/** Where Cognito sends people back: the app's root, the one address its client allows. */
 const redirectUri = (): string => `${location.origin}/`;
 
 export class SignIn {
