@@ -49,10 +49,13 @@ export function compareMarks(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Whether `next` should replace `held` for the same part: a newer mark, or no marks to go by. */
+/**
+ * Whether `next` should replace `held` for the same part: a newer mark; without marks to go by
+ * (a table counting with a bare ADD keeps none), a count at least as high, since counts only grow.
+ */
 export function supersedes(next: LivePart, held: LivePart | undefined): boolean {
   if (held === undefined) return true;
-  if (next.mark === undefined || held.mark === undefined) return true;
+  if (next.mark === undefined || held.mark === undefined) return next.count >= held.count;
   return compareMarks(next.mark, held.mark) >= 0;
 }
 

@@ -5,7 +5,7 @@
  * going: every push applied as it arrives, the snapshot read again on every reconnect, when the
  * tab comes back and every few minutes (which also refreshes the alarm states).
  */
-import { DEFAULT_RANGE, type LiveConfig, type LiveModel, type Snapshot, SNAPSHOT_RANGES, type SnapshotRange, snapshotWindow } from "../catalog/live";
+import { DEFAULT_RANGE, type LiveConfig, type LiveModel, type LivePart, type Snapshot, SNAPSHOT_RANGES, type SnapshotRange, snapshotWindow } from "../catalog/live";
 import { SignIn } from "./auth";
 import { LiveChannel } from "./live";
 import { PartStore } from "./store";
@@ -58,6 +58,11 @@ async function boot(): Promise<void> {
 
   let loading: Promise<void> | undefined;
   let again = false;
+  /** The pushes that arrive while a snapshot is read: applied on top of it, since it may not hold them. */
+  let pushedDuringRead: (readonly LivePart[])[] | undefined;
+  /** A failed read is tried again, sooner at first: the page must not stay behind until the next refresh. */
+  let failures = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
   const refresh = async (): Promise<void> => {
     // One read at a time; a request made meanwhile reads once more after it.
     if (loading !== undefined) {
@@ -76,6 +81,7 @@ async function boot(): Promise<void> {
         const url = new URL(config.snapshotUrl, location.href);
         url.searchParams.set("range", asked);
         const sentAt = Date.now();
+        pushedDuringRead = [];
         const response = await fetch(url, { cache: "no-store", headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
         if (response.status === 401 && signIn !== undefined) {
           await signIn.start();
@@ -83,12 +89,18 @@ async function boot(): Promise<void> {
         }
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-          throw new Error(`the snapshot failed: ${response.status} ${body.error ?? body.message ?? response.statusText}`);
+          const waitS = Number(response.headers.get("retry-after"));
+          throw Object.assign(new Error(`the snapshot failed: ${response.status} ${body.error ?? body.message ?? response.statusText}`), { retryAfterMs: Number.isFinite(waitS) && waitS > 0 ? waitS * 1000 : undefined });
         }
         const snapshot = (await response.json()) as Snapshot;
         if (asked !== range) continue;
         skewMs = Date.parse(snapshot.readAt) - (sentAt + Date.now()) / 2;
-        store.apply(snapshot.parts);
+        // The snapshot is the table as it was read: it replaces what is held (a part pushed with a
+        // mark the table never had can't stick), and the pushes that came meanwhile go on top.
+        store.reset(snapshot.parts);
+        for (const parts of pushedDuringRead) store.apply(parts);
+        pushedDuringRead = undefined;
+        failures = 0;
         view.showAlarms(snapshot.alarms);
         view.updated.textContent = `Read ${new Date(snapshot.readAt).toLocaleTimeString()}.`;
         view.say(undefined);
@@ -96,8 +108,17 @@ async function boot(): Promise<void> {
         schedule();
       } while (again);
     })()
-      .catch((error: unknown) => view.say(String((error as Error).message ?? error)))
-      .finally(() => (loading = undefined));
+      .catch((error: unknown) => {
+        failures++;
+        const waitMs = (error as { retryAfterMs?: number }).retryAfterMs ?? Math.min(60_000, 1_000 * 2 ** failures) * (0.75 + Math.random() * 0.5);
+        view.say(`${String((error as Error).message ?? error)}; trying again in ${Math.round(waitMs / 1000)} s`);
+        clearTimeout(retry);
+        retry = setTimeout(() => void refresh(), waitMs);
+      })
+      .finally(() => {
+        loading = undefined;
+        pushedDuringRead = undefined;
+      });
     return loading;
   };
 
@@ -121,6 +142,7 @@ async function boot(): Promise<void> {
     channel: config.events.channel,
     token: signIn === undefined ? undefined : () => signIn.idToken(),
     onEvent: (event) => {
+      pushedDuringRead?.push(event.parts);
       if (store.apply(event.parts) > 0) schedule();
       document.body.dataset.pushes = String(Number(document.body.dataset.pushes ?? 0) + 1);
     },

@@ -32,6 +32,12 @@ export class PartStore {
     return changed;
   }
 
+  /** Holds exactly these parts: a snapshot, which is the table as it was read. */
+  reset(parts: readonly LivePart[]): void {
+    this.parts.clear();
+    this.apply(parts);
+  }
+
   /** Forgets the parts of buckets that started before `fromMs`: the range moved past them. */
   forgetBefore(fromMs: number): void {
     for (const [id, part] of this.parts) if (Date.parse(part.bucket) < fromMs) this.parts.delete(id);
