@@ -4,7 +4,9 @@
  * AppSync Events answered at its protocol boundary: `POST /event` takes the publisher's
  * publishes as AppSync's HTTP API does, and `/event/realtime` speaks its WebSocket protocol to
  * the page (connection_init / connection_ack, keep-alives, subscribe, data). The page runs
- * unchanged; there is no sign-in, because nothing but this machine can reach it.
+ * unchanged; there is no sign-in: it listens on loopback only, answers only requests addressed
+ * to 127.0.0.1 or localhost, and takes WebSockets and publishes only from its own page's origin
+ * or from programs (no Origin), never from another site's page open in a browser.
  */
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
@@ -49,6 +51,8 @@ export interface LiveServer {
 
 /** AppSync Events' publish limits, enforced here as AppSync enforces them (its KB read as 1,000 bytes, the strict reading). */
 const { eventsPerPublish: MAX_EVENTS_PER_PUBLISH, eventBytes: MAX_EVENT_BYTES } = APPSYNC_EVENTS_LIMITS;
+/** A whole publish request: five events at their limit, JSON-escaped, with room to spare. */
+const MAX_PUBLISH_BYTES = 4 * MAX_EVENTS_PER_PUBLISH * MAX_EVENT_BYTES;
 
 interface Subscription {
   readonly socket: WebSocket;
@@ -80,6 +84,10 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
 
   // A page on another origin can't drive this server through a DNS name that resolves to loopback.
   const loopbackHost = (host: string | undefined) => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+  // Nor can a page of another site open the push channel or publish from the browser: WebSockets
+  // and simple POSTs ignore the same-origin policy, so the Origin a browser sends is checked. A
+  // request without one comes from a program on this machine (the publisher), not a web page.
+  const ownOrigin = (origin: string | undefined) => origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
 
   const send = (res: http.ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}) => {
     res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
@@ -123,8 +131,21 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
   };
 
   const publish = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!ownOrigin(req.headers.origin) || !/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+      json(res, 403, { errors: [{ errorType: "UnauthorizedException", message: "publish with content-type application/json, from this machine, not from a web page" }] });
+      return;
+    }
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of req) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > MAX_PUBLISH_BYTES) {
+        json(res, 413, { errors: [{ errorType: "BadRequestException", message: `a publish is at most ${MAX_PUBLISH_BYTES} bytes` }] });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
     let body: { channel?: unknown; events?: unknown };
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -187,7 +208,7 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
   });
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (url.pathname !== "/event/realtime" || !loopbackHost(req.headers.host)) {
+    if (url.pathname !== "/event/realtime" || !loopbackHost(req.headers.host) || !ownOrigin(req.headers.origin)) {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }

@@ -13,10 +13,10 @@ import { type LiveServer, type SnapshotFunction, startLiveServer } from "../loca
 const PAGE = "<!doctype html>\n<html><head><title>t</title></head><body></body></html>\n";
 
 /** A request with a Host of our choosing (fetch won't let us set it). */
-function request(url: string, o: { method?: string; host?: string; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function request(url: string, o: { method?: string; host?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: o.method ?? "GET", headers: { ...(o.host === undefined ? {} : { host: o.host }), ...(o.body === undefined ? {} : { "content-type": "application/json" }) } }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: o.method ?? "GET", headers: { ...(o.host === undefined ? {} : { host: o.host }), ...(o.body === undefined ? {} : { "content-type": "application/json" }), ...o.headers } }, (res) => {
       let body = "";
       res.on("data", (c) => (body += c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -35,7 +35,9 @@ async function subscriber(url: string, channel: string): Promise<{ socket: WebSo
   socket.on("message", (raw) => {
     const m = JSON.parse(String(raw)) as { type: string };
     messages.push(m);
-    for (const w of waiters.filter((w) => w.type === m.type)) {
+    // Each message settles one waiter, the oldest for its type.
+    const w = waiters.find((w) => w.type === m.type);
+    if (w !== undefined) {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve();
     }
@@ -85,6 +87,20 @@ describe("the local live app server", () => {
     await assert.rejects(new Promise((resolve, reject) => refused.once("open", resolve).once("error", reject)));
   });
 
+  it("refuses the push channel and publishes to another site's page open in a browser", async () => {
+    const foreign = new WebSocket(server.config.events.realtimeUrl, ["aws-appsync-event-ws"], { origin: "https://attacker.example" });
+    await assert.rejects(new Promise((resolve, reject) => foreign.once("open", resolve).once("error", reject)));
+    const own = new WebSocket(server.config.events.realtimeUrl, ["aws-appsync-event-ws"], { origin: new URL(server.url).origin });
+    await new Promise((resolve, reject) => own.once("open", resolve).once("error", reject));
+    own.close();
+    const body = JSON.stringify({ channel: LIVE_CHANNEL, events: ["{}"] });
+    const publish = (headers: Record<string, string>) => request(`${server.publishEndpoint}/event`, { method: "POST", body, headers });
+    assert.equal((await publish({ origin: "https://attacker.example" })).status, 403);
+    // A form or a no-cors fetch can't send JSON's content type without a preflight; text/plain is refused.
+    assert.equal((await publish({ "content-type": "text/plain" })).status, 403);
+    assert.equal(server.delivered(), 0);
+  });
+
   it("gives the page its config and invokes the snapshot function as API Gateway does", async () => {
     const config = JSON.parse((await request(`${server.url}config.json`)).body);
     // No auth: no sign-in on loopback.
@@ -126,7 +142,7 @@ describe("the local live app server", () => {
 
     page.socket.close();
     other.socket.close();
-    await new Promise((r) => setTimeout(r, 50));
+    for (let waited = 0; server.subscribers() > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     assert.equal(server.subscribers(), 0, "a closed socket's subscriptions are gone");
   });
 });
