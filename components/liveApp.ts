@@ -479,7 +479,10 @@ export class LiveApp extends pulumi.ComponentResource {
         name: baseName,
         eventConfig: {
           authProviders: [{ authType: COGNITO, cognitoConfig: { userPoolId: pool.id, awsRegion: args.region, appIdClientRegex: pulumi.interpolate`^${client.id}$` } }, { authType: "AWS_IAM" }],
-          connectionAuthModes: [{ authType: COGNITO }],
+          // Pages connect with a Cognito token; the publisher's signed HTTP publishes count as
+          // connections too. Subscribing still takes Cognito and publishing IAM (below), so an IAM
+          // principal gains nothing it could read.
+          connectionAuthModes: [{ authType: COGNITO }, { authType: "AWS_IAM" }],
           defaultSubscribeAuthModes: [{ authType: COGNITO }],
           defaultPublishAuthModes: [{ authType: "AWS_IAM" }],
         },
@@ -531,10 +534,22 @@ export class LiveApp extends pulumi.ComponentResource {
       const csp = contentSecurityPolicy({ connect: [`https://${http}`, `wss://${realtime}`], signIn });
       return csp.split("; ").find((d) => d.startsWith("connect-src "))!;
     });
-    for (const f of args.files) {
-      const content = f.path !== "index.html" ? f.content : pinnedConnect.apply((directive) => f.content.replace(/<head>/i, (head) => `${head}\n<meta http-equiv="Content-Security-Policy" content="${directive}">`));
-      new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this });
-    }
+    // The page last: on an update, index.html never names a script or style not uploaded yet.
+    const assets = args.files
+      .filter((f) => f.path !== "index.html")
+      .map((f) => new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content: f.content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this }));
+    const page = index!;
+    new aws.s3.BucketObjectv2(
+      `${name}-file-${page.path}`,
+      {
+        bucket: bucket.id,
+        key: page.path,
+        content: pinnedConnect.apply((directive) => page.content.replace(/<head>/i, (head) => `${head}\n<meta http-equiv="Content-Security-Policy" content="${directive}">`)),
+        contentType: page.contentType,
+        cacheControl: page.cacheControl,
+      },
+      { parent: this, dependsOn: assets },
+    );
     const config = pulumi
       .all([realtimeHost, httpHost, pool.id, client.id, signInDomain])
       .apply(([realtime, http, userPoolId, clientId, domain]): LiveConfig => ({

@@ -32,10 +32,13 @@ export function alarmStates(store: MetricStore, specs: readonly AlarmSpec[], sin
     if (commandName !== "DescribeAlarmsCommand") throw Object.assign(new Error(`the local CloudWatch for the live app answers DescribeAlarms only, not ${commandName}`), { name: "UnknownOperationException" });
     const names = new Set(input.AlarmNames ?? specs.map((s) => s.name));
     const now = Date.now();
+    // A loop, not Math.min(...datums): a long --serve session holds more datums than a call takes arguments.
+    let from = since;
+    for (const d of store.datums) if (d.timestamp < from) from = d.timestamp;
     const MetricAlarms: MetricAlarm[] = specs
       .filter((s) => names.has(s.name))
       .map((spec) => {
-        const evaluated = evaluateAlarm(spec, store, { from: Math.min(since, ...store.datums.map((d) => d.timestamp)), to: now });
+        const evaluated = evaluateAlarm(spec, store, { from, to: now });
         const last = evaluated.history[evaluated.history.length - 1];
         return { AlarmName: spec.name, StateValue: evaluated.state, StateReason: last?.reason ?? "Unchecked: Initial alarm creation", ...(evaluated.stateChangedAt === null ? {} : { StateUpdatedTimestamp: new Date(evaluated.stateChangedAt) }) };
       });

@@ -11,6 +11,7 @@
  * errors to stderr, so `npm start > results.txt` keeps only the answer.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CatalogError } from "../catalog/limits";
@@ -65,8 +66,8 @@ ${OUTPUTS.map((o) => `      ${shownName(o).padEnd(24)}${OUTPUT_NOTES[o] ?? ""}`)
   --serve         after the books, keep the pipeline running and the live app served until Ctrl-C
                   (or until standard input closes, when it is a pipe);
                   put more events on the stream it names and watch them arrive
-  --port N        the live app's port on 127.0.0.1 (default: ${DEFAULT_PORT}, or any free one when it is
-                  taken; 0 for any free one). The app is served while the run goes, --serve or not
+  --port N        the live app's port on 127.0.0.1, which must be free (default: ${DEFAULT_PORT}, or any free
+                  one when that is taken; 0 for any free one). The app is served while the run goes, --serve or not
   --resume        finish the run that was interrupted (Ctrl-C, a crash) in --out: the same records,
                   the stream and tables as it left them, each poller from its last checkpoint
   --verbose       show the functions' own JSON logs
@@ -208,6 +209,15 @@ const byReason = (counts: Record<string, number>) =>
     .map(([reason, count]) => `${reason} ${count}`)
     .join(", ");
 
+/** Why the live app couldn't listen on 127.0.0.1:`port`, or nothing when it can. */
+function portProblem(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE" ? "it is taken on 127.0.0.1" : error.code === "EACCES" ? "this user may not listen on it" : error.message));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+  });
+}
+
 async function main(): Promise<void> {
   let args;
   try {
@@ -239,6 +249,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) fail(`--batch-size must be a whole number from 1 to ${n(MAX_BATCH_SIZE)} (Lambda's limit for a Kinesis mapping), not ${args["batch-size"]}`);
   const port = args.port === undefined ? DEFAULT_PORT : Number(args.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port must be a whole number from 0 to 65535 (0 for any free port), not ${args.port}`);
+  // A port asked for by name must be free: said now, before anything starts, not after the run's first events.
+  if (args.port !== undefined && port !== 0) {
+    const problem = await portProblem(port);
+    if (problem !== undefined) fail(`--port ${port}: ${problem}. Fix: pass another port, or --port 0 for any free one`);
+  }
   const stack = args.stack ?? "dev";
   let stackFile: ReturnType<typeof readStack>;
   try {
@@ -363,7 +378,10 @@ async function main(): Promise<void> {
   } finally {
     recordRefusals(outDir, refused);
   }
-  if (serve === undefined) finishedRun(summary);
+  if (serve === undefined) {
+    finishedRun(summary);
+    print("the live app stopped with the run; npm start -- --serve keeps it and the pipeline going");
+  }
 }
 
 main().then(

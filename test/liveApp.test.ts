@@ -170,7 +170,7 @@ describe("LiveApp under mocks", () => {
       ["AMAZON_COGNITO_USER_POOLS", "AWS_IAM"],
     );
     assert.deepEqual(e.authProviders[0].cognitoConfig, { userPoolId: pool.id, awsRegion: REGION, appIdClientRegex: `^${own(T.client).id}$` });
-    assert.deepEqual(e.connectionAuthModes, [{ authType: "AMAZON_COGNITO_USER_POOLS" }]);
+    assert.deepEqual(e.connectionAuthModes, [{ authType: "AMAZON_COGNITO_USER_POOLS" }, { authType: "AWS_IAM" }]);
     assert.deepEqual(e.defaultSubscribeAuthModes, [{ authType: "AMAZON_COGNITO_USER_POOLS" }]);
     assert.deepEqual(e.defaultPublishAuthModes, [{ authType: "AWS_IAM" }]);
     const ns = own(T.namespace).inputs;

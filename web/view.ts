@@ -119,11 +119,12 @@ class Card {
     this.totalsEl.currentLabel.textContent = `${bucketWords(w.bucketMs)[0].toUpperCase()}${bucketWords(w.bucketMs).slice(1)} (in progress)`;
 
     for (const c of this.charts) {
-      const lines: SeriesLine[] = series.map((s, i) => ({
+      const lines = series.map((s, i) => ({
         label: s.label,
         color: s.total ? TOTAL_COLOR : PALETTE[(i - 1 + PALETTE.length) % PALETTE.length],
         emphasis: s.total,
         points: (pointsOf.get(s.key) ?? []).map((p) => ({ x: p.x, y: c.series === "sum" ? Number(p.sum ?? 0) : p.count })),
+        exact: pointsOf.get(s.key) ?? [],
       }));
       const thresholds = (this.o.metric?.alarms ?? [])
         .filter((a) => a.series === c.series && a.periodSeconds * 1000 === w.bucketMs)
@@ -145,10 +146,11 @@ class Card {
     dd.dataset.value = String(value);
   }
 
-  private renderLegend(ul: HTMLElement, lines: readonly SeriesLine[], thresholds: readonly { label: string }[], series: "count" | "sum"): void {
+  private renderLegend(ul: HTMLElement, lines: readonly (SeriesLine & { exact: readonly Point[] })[], thresholds: readonly { label: string }[], series: "count" | "sum"): void {
     const items: LegendItem[] = lines.map((l) => {
-      const total = l.points.reduce((n, p) => n + p.y, 0);
-      return { label: l.label, color: l.color, value: series === "sum" ? axisNumber(total) : formatCount(total) };
+      // The line's total over the range, exact: a sum is added as decimals, with the metric's places.
+      const total = totals(l.exact);
+      return { label: l.label, color: l.color, value: series === "sum" ? formatDecimal(total.sum ?? "0", this.o.decimals ?? 0) : formatCount(total.count) };
     });
     for (const t of thresholds) items.push({ label: t.label, color: THRESHOLD_COLOR, dashed: true });
     renderLegend(ul, items);

@@ -131,11 +131,11 @@ export function createSnapshotHandler(deps: SnapshotDeps): APIGatewayProxyHandle
       const values = await keptValues();
       readCapacityUnits += values.readCapacityUnits;
       keys = snapshotKeys(model, values.kept);
-      // Eventually consistent reads: half the read units, and a part read a moment stale is
-      // superseded by the push of its next change, which carries a higher mark (the page keeps the
-      // higher mark), so the page converges to the table all the same.
+      // Strongly consistent reads: the page takes a snapshot as the table's word, and the refetch
+      // after a reconnect is there for changes whose push was lost; a stale read could hide the
+      // last change of a bucket that will never change again (and never be pushed again).
       const perKey = await mapLimited(keys, QUERY_CONCURRENCY, async (partitionKey) => {
-        const got = await queryParts(dynamo, { tableName: settings.tableName, partitionKey, fromMs, lastMs, consistentRead: false, marks: true });
+        const got = await queryParts(dynamo, { tableName: settings.tableName, partitionKey, fromMs, lastMs, consistentRead: true, marks: true });
         readCapacityUnits += got.readCapacityUnits;
         pages += got.pages;
         return got.parts.map(livePart);
