@@ -18,7 +18,8 @@ const TOKENS = "live.tokens";
 const VERIFIER = "live.pkce";
 const REFRESH_MARGIN_MS = 120_000;
 
-const base64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** Bytes as base64url without padding (PKCE's challenge, AppSync's connection header). */
+export const base64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const randomText = (bytes = 32): string => base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 
 /** Where Cognito sends people back: the app's root, the one address its client allows. */

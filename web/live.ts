@@ -8,6 +8,7 @@
  * snapshot and catches up on what it missed while it was away.
  */
 import type { LiveEvent } from "../catalog/live";
+import { base64Url } from "./auth";
 
 export type ChannelState = "connecting" | "live" | "reconnecting";
 
@@ -28,7 +29,6 @@ export interface ChannelOptions {
 const PROTOCOL = "aws-appsync-event-ws";
 const MAX_BACKOFF_MS = 15_000;
 
-const base64Url = (text: string): string => btoa(String.fromCharCode(...new TextEncoder().encode(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 const randomId = (): string => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
 
@@ -70,7 +70,7 @@ export class LiveChannel {
     if (this.stopped) return;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.o.realtimeUrl, [PROTOCOL, `header-${base64Url(JSON.stringify(auth))}`]);
+      socket = new WebSocket(this.o.realtimeUrl, [PROTOCOL, `header-${base64Url(new TextEncoder().encode(JSON.stringify(auth)))}`]);
     } catch (error) {
       this.scheduleReconnect(String(error));
       return;
