@@ -534,21 +534,15 @@ export class LiveApp extends pulumi.ComponentResource {
       const csp = contentSecurityPolicy({ connect: [`https://${http}`, `wss://${realtime}`], signIn });
       return csp.split("; ").find((d) => d.startsWith("connect-src "))!;
     });
+    const upload = (f: LiveAppFile, content: pulumi.Input<string>, dependsOn: pulumi.Resource[] = []) =>
+      new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this, dependsOn });
     // The page last: on an update, index.html never names a script or style not uploaded yet.
-    const assets = args.files
-      .filter((f) => f.path !== "index.html")
-      .map((f) => new aws.s3.BucketObjectv2(`${name}-file-${f.path}`, { bucket: bucket.id, key: f.path, content: f.content, contentType: f.contentType, cacheControl: f.cacheControl }, { parent: this }));
     const page = index!;
-    new aws.s3.BucketObjectv2(
-      `${name}-file-${page.path}`,
-      {
-        bucket: bucket.id,
-        key: page.path,
-        content: pinnedConnect.apply((directive) => page.content.replace(/<head>/i, (head) => `${head}\n<meta http-equiv="Content-Security-Policy" content="${directive}">`)),
-        contentType: page.contentType,
-        cacheControl: page.cacheControl,
-      },
-      { parent: this, dependsOn: assets },
+    const assets = args.files.filter((f) => f !== page).map((f) => upload(f, f.content));
+    upload(
+      page,
+      pinnedConnect.apply((directive) => page.content.replace(/<head>/i, (head) => `${head}\n<meta http-equiv="Content-Security-Policy" content="${directive}">`)),
+      assets,
     );
     const config = pulumi
       .all([realtimeHost, httpHost, pool.id, client.id, signInDomain])

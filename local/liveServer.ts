@@ -87,7 +87,7 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
   // Nor can a page of another site open the push channel or publish from the browser: WebSockets
   // and simple POSTs ignore the same-origin policy, so the Origin a browser sends is checked. A
   // request without one comes from a program on this machine (the publisher), not a web page.
-  const ownOrigin = (origin: string | undefined) => origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+  const ownOrigin = (origin: string | undefined) => origin === undefined || (origin.startsWith("http://") && loopbackHost(origin.slice("http://".length)));
 
   const send = (res: http.ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}) => {
     res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
